@@ -1,0 +1,34 @@
+# Perfect Catch — `make demo` and `make test` work on a machine with only Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install test lint demo simulate ui clean benchmarks
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python -e '.[dev]' \
+		|| $(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its dev tools
+
+test: install ## run the whole test suite (benchmarks excluded)
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check perfect_catch mcp_server tests
+
+demo: install ## embedded PostgreSQL + simulators + a demo tenant + the Dagster UI
+	$(BIN)/perfect-catch demo
+
+simulate: install
+	$(BIN)/perfect-catch simulate --port 8765 --size medium
+
+benchmarks: install ## run the benchmarks in tests/benchmarks (minutes; prints figures)
+	$(BIN)/python -m pytest tests/benchmarks -s -p no:cacheprovider -o addopts=""
+
+clean:
+	rm -rf $(VENV) .perfect_catch .pytest_cache

@@ -1,0 +1,193 @@
+"""`perfect-catch`: the command line of the platform.
+
+Every command reads the same settings as Dagster does, so what runs here is what runs there.
+Configuration errors end the command with one line naming the variable, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from perfect_catch.settings import SettingsError, get_settings
+
+app = typer.Typer(
+    name="perfect-catch",
+    help="Sync ServiceTitan, GoHighLevel and CallRail into PostgreSQL, derive business events "
+    "and run customer workflows. Configuration comes from the environment and `.env` "
+    "(see README).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(
+    help="The warehouse database: migrations and the embedded server.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def _settings():
+    try:
+        return get_settings()
+    except SettingsError as error:
+        raise _fail(str(error)) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply pending migrations (idempotent: a current database is left as it is)."""
+    from perfect_catch.warehouse import migrate
+    from perfect_catch.warehouse.engine import get_engine
+
+    _settings()
+    engine = get_engine()
+    before = migrate.current_revision(engine)
+    migrate.upgrade(engine, revision)
+    after = migrate.current_revision(engine)
+    typer.echo(f"database at {after}" + ("" if before == after else f" (was {before})"))
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision; `base` removes everything.")],
+) -> None:
+    """Revert migrations down to REVISION."""
+    from perfect_catch.warehouse import migrate
+    from perfect_catch.warehouse.engine import get_engine
+
+    _settings()
+    migrate.downgrade(get_engine(), revision)
+    typer.echo(f"database at {migrate.current_revision(get_engine())}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's migration revision and the newest one this code knows."""
+    from perfect_catch.warehouse import migrate
+    from perfect_catch.warehouse.engine import get_engine
+
+    _settings()
+    typer.echo(f"current: {migrate.current_revision(get_engine())}")
+    typer.echo(f"head:    {migrate.head_revision()}")
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the warehouse URL (password masked), starting the embedded server if needed."""
+    from perfect_catch.warehouse.engine import safe_url, sqlalchemy_url
+
+    _settings()
+    typer.echo(safe_url(sqlalchemy_url()))
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL server of PERFECT_CATCH_HOME (no-op with DATABASE_URL)."""
+    from perfect_catch.warehouse.embedded import stop_server
+
+    settings = _settings()
+    if settings.database_url:
+        typer.echo("DATABASE_URL is set: there is no embedded server to stop")
+        return
+    stopped = stop_server(settings.home)
+    typer.echo("embedded server stopped" if stopped else "embedded server was not running")
+
+
+@app.command()
+def simulate(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8765,
+    seed: Annotated[int, typer.Option(help="Seed of every generated record.")] = 1,
+    size: Annotated[
+        str, typer.Option(help="Tenant size: small (~200 customers), medium, large (1M+).")
+    ] = "small",
+) -> None:
+    """Serve every simulated external API on 127.0.0.1:PORT.
+
+    On start it prints one KEY=value line per environment variable a client needs
+    (ST_API_URL=…, ST_CLIENT_ID=…), so `eval`/`export` or a test can adopt them.
+    """
+    if size not in ("small", "medium", "large"):
+        raise _fail(f"--size must be small, medium or large, not {size!r}")
+    from perfect_catch.simulators.server import serve
+
+    serve(port=port, seed=seed, size=size)
+
+
+@app.command()
+def materialize(
+    select: Annotated[
+        list[str], typer.Argument(help="Asset keys, slash-separated (e.g. warehouse/schema).")
+    ],
+    partition: Annotated[
+        str | None, typer.Option(help="Partition key (a ServiceTitan tenant id).")
+    ] = None,
+) -> None:
+    """Materialize assets now, recording the run in the platform's Dagster instance."""
+    import dagster as dg
+
+    from perfect_catch.definitions import defs
+    from perfect_catch.instance import ensure_instance
+
+    _settings()
+    ensure_instance()
+    definitions = defs()
+    keys = [dg.AssetKey(item.split("/")) for item in select]
+    known = {spec.key for spec in definitions.resolve_all_asset_specs()}
+    unknown = [key.to_user_string() for key in keys if key not in known]
+    if unknown:
+        raise _fail(f"unknown asset(s): {', '.join(unknown)}")
+    job = definitions.resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            asset_selection=keys,
+            partition_key=partition,
+            raise_on_error=False,
+        )
+    typer.echo(f"run {result.run_id}: {'success' if result.success else 'FAILURE'}")
+    if not result.success:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
+) -> None:
+    """Start the Dagster UI and daemon (schedules, sensors, run queue) on this project."""
+    from perfect_catch.instance import ensure_instance
+
+    _settings()
+    home = ensure_instance()
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    command = [
+        str(Path(sys.executable).with_name("dagster")),
+        "dev",
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "-p",
+        str(port),
+        "-h",
+        "127.0.0.1",
+    ]
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Dagster wiring only, one folder per domain; the logic lives in the plain modules it calls."""

@@ -1,0 +1,101 @@
+"""The Dagster instance of the platform: `DAGSTER_HOME` and its `dagster.yaml`.
+
+Runs, event logs and schedules live in PostgreSQL (never SQLite): the embedded server's `dagster`
+database by default, or `DAGSTER_DATABASE_URL`, or the warehouse database itself when only
+`DATABASE_URL` is given. Run retries and run monitoring are on, and every external API has a
+concurrency pool so no two runs hammer one API beyond its rate limit.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+
+from perfect_catch.settings import Settings, get_settings
+from perfect_catch.warehouse.engine import base_url
+
+# One pool per external API, with how many steps may call it at once across all runs.
+API_POOLS: dict[str, int] = {
+    "servicetitan_api": 4,
+    "gohighlevel_api": 1,
+    "callrail_api": 1,
+    "twilio_api": 2,
+    "sendgrid_api": 2,
+    "anthropic_api": 2,
+}
+
+DAGSTER_DATABASE = "dagster"
+
+
+def _ensure_database(url: str, name: str) -> str:
+    """Create database `name` on the server of `url` if missing; return a URL to it."""
+    server = sa.make_url(url).set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(
+                sa.text("select 1 from pg_database where datname = :n"), {"n": name}
+            ).scalar()
+            if not exists:
+                conn.execute(sa.text(f'create database "{name}"'))
+    finally:
+        engine.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def storage_url(settings: Settings | None = None) -> str:
+    """The `postgresql+psycopg2://` URL of Dagster's storage."""
+    settings = settings or get_settings()
+    explicit = os.environ.get("DAGSTER_DATABASE_URL")
+    if explicit:
+        url = explicit
+    elif settings.database_url:
+        url = settings.database_url
+    else:
+        url = _ensure_database(base_url(settings), DAGSTER_DATABASE)
+    return (
+        sa.make_url(url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+    )
+
+
+def instance_config(settings: Settings | None = None) -> dict:
+    """The content of `dagster.yaml`."""
+    return {
+        "storage": {"postgres": {"postgres_url": storage_url(settings)}},
+        "run_retries": {"enabled": True, "max_retries": 2},
+        "run_monitoring": {
+            "enabled": True,
+            "start_timeout_seconds": 180,
+            "max_runtime_seconds": 7200,
+            "poll_interval_seconds": 60,
+        },
+        "concurrency": {"runs": {"max_concurrent_runs": 8}, "pools": {"default_limit": 4}},
+        "telemetry": {"enabled": False},
+    }
+
+
+def ensure_instance(settings: Settings | None = None) -> Path:
+    """Write `dagster.yaml` under `DAGSTER_HOME` (default: PERFECT_CATCH_HOME/dagster), set the
+    API pool limits, and export `DAGSTER_HOME` for this process and its children."""
+    settings = settings or get_settings()
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.resolved_dagster_home)
+    home.mkdir(parents=True, exist_ok=True)
+    config_path = home / "dagster.yaml"
+    content = yaml.safe_dump(instance_config(settings), sort_keys=False)
+    if not config_path.exists() or config_path.read_text() != content:
+        config_path.write_text(content)
+        config_path.chmod(0o600)  # it holds the storage URL, which may carry a password
+    os.environ["DAGSTER_HOME"] = str(home)
+    _set_pool_limits(home)
+    return home
+
+
+def _set_pool_limits(home: Path) -> None:
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        for pool, limit in API_POOLS.items():
+            instance.event_log_storage.set_concurrency_slots(pool, limit)

@@ -1,0 +1,95 @@
+"""The simulator host: one ASGI app that mounts every simulated external system.
+
+Each system lives under its own path prefix, so a single port serves them all and every client
+is pointed at it only through its base URL. The host adds `/_admin/faults` to read or change the
+shared fault injection at runtime, and `/_admin/env` to list what clients need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from perfect_catch.simulators.faults import FaultConfig, FaultInjector
+from perfect_catch.simulators.servicetitan import ServiceTitanSystem
+from perfect_catch.simulators.system import SimulatedSystem
+
+SIZES = ("small", "medium", "large")
+
+SystemFactory = Callable[[int, str, FaultInjector], SimulatedSystem]
+
+SYSTEM_FACTORIES: dict[str, SystemFactory] = {
+    "servicetitan": lambda seed, size, faults: ServiceTitanSystem(
+        seed=seed, size=size, faults=faults
+    ),
+}
+
+
+def _faults_endpoints(injector: FaultInjector) -> list[Route]:
+    async def get_faults(request: Request) -> JSONResponse:
+        return JSONResponse(injector.config.model_dump())
+
+    async def put_faults(request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object")
+            config = injector.update(**body)
+        except (ValueError, ValidationError) as exc:
+            return JSONResponse({"error": "invalid fault configuration", "detail": str(exc)}, 400)
+        return JSONResponse(config.model_dump())
+
+    return [
+        Route("/_admin/faults", get_faults, methods=["GET"]),
+        Route("/_admin/faults", put_faults, methods=["PUT", "PATCH"]),
+    ]
+
+
+def build_app(
+    seed: int = 1,
+    size: str = "small",
+    faults: FaultConfig | None = None,
+    systems: dict[str, SimulatedSystem] | None = None,
+) -> Starlette:
+    """Build the host app. `app.state.systems[name].state` is each system's in-process state.
+
+    `systems` lets a caller pass pre-built systems (e.g. with small export pages for tests);
+    the rest are made from `SYSTEM_FACTORIES`.
+    """
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
+    injector = FaultInjector(faults if faults is not None else FaultConfig.from_env(), seed=seed)
+    built: dict[str, SimulatedSystem] = {}
+    for name, factory in SYSTEM_FACTORIES.items():
+        given = (systems or {}).get(name)
+        built[name] = given if given is not None else factory(seed, size, injector)
+    for system in built.values():
+        attach = getattr(system, "attach_faults", None)
+        if attach is not None:
+            attach(injector)
+
+    async def env(request: Request) -> JSONResponse:
+        return JSONResponse(system_env(built, str(request.base_url).rstrip("/")))
+
+    routes: list[Any] = [*_faults_endpoints(injector), Route("/_admin/env", env)]
+    routes += [Mount(system.prefix, app=system.app) for system in built.values()]
+    app = Starlette(routes=routes)
+    app.state.systems = built
+    app.state.faults = injector
+    app.state.seed = seed
+    app.state.size = size
+    return app
+
+
+def system_env(systems: dict[str, SimulatedSystem], base_url: str) -> dict[str, str]:
+    """All `KEY=value` pairs clients need, for every mounted system."""
+    env: dict[str, str] = {"SIMULATOR_URL": base_url}
+    for system in systems.values():
+        env.update(system.env(base_url))
+    return env

@@ -1,0 +1,1 @@
+"""PostgreSQL: the engine, the embedded server, migrations and the bulk loader."""

@@ -1,0 +1,475 @@
+"""Bulk upsert of API records into the raw tables.
+
+The path is: validate each record in Python (so one bad record is rejected with a reason instead
+of failing a whole statement), COPY the valid ones into a temporary table, then one
+`INSERT ... SELECT ... ON CONFLICT DO UPDATE` that derives the typed columns in SQL. The update
+only happens when the incoming version is not older than the stored one and actually differs,
+so replays (resumed syncs, `includeRecentChanges` repeats, full refreshes) write nothing and an
+older version never overwrites a newer one.
+
+The caller owns the transaction: the sync engine stores its continuation token in the same one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from functools import cache
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import pq
+
+from perfect_catch.warehouse.catalog import ChildSpec, Column, EntitySpec
+
+_STAGE = "pc_stage"
+SEEN_TABLE = "pc_seen_ids"
+_COPY_CHUNK = 4 * 1024 * 1024
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+_MAX_REJECT_RAW = 1_000_000
+
+_TIMESTAMP = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+)
+_NUMERIC = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+
+
+class RecordError(ValueError):
+    """A record that cannot be loaded; the message names the field and the problem."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load did. `unchanged` counts valid records that wrote nothing (same or older)."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    max_modified_on: datetime | None = None
+
+    @property
+    def records(self) -> int:
+        return self.inserted + self.updated + self.unchanged + self.rejected
+
+    def __add__(self, other: LoadResult) -> LoadResult:
+        newest = [m for m in (self.max_modified_on, other.max_modified_on) if m is not None]
+        return LoadResult(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.rejected + other.rejected,
+            max(newest) if newest else None,
+        )
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record that was not loaded, as written to `public.sync_rejects`."""
+
+    record_id: str | None
+    reason: str
+    raw: str
+
+
+def parse_timestamp(value: str, field: str = "timestamp") -> datetime:
+    """Parse an ST timestamp into an aware UTC datetime.
+
+    ST sends .NET timestamps with up to 7 fractional digits, which `datetime.fromisoformat`
+    rejects before Python 3.12; a value without an offset is UTC. Digits beyond microseconds are
+    truncated.
+    """
+    match = _TIMESTAMP.fullmatch(value)
+    if match is None:
+        raise RecordError(f"{field}: not an ISO 8601 timestamp: {value[:40]!r}")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    tz = UTC
+    if offset and offset not in ("Z", "z"):
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        tz = timezone(sign * delta)
+    try:
+        parsed = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            micro,
+            tzinfo=tz,
+        )
+    except ValueError as exc:
+        raise RecordError(f"{field}: invalid timestamp {value[:40]!r} ({exc})") from None
+    return parsed.astimezone(UTC) if tz is not UTC else parsed
+
+
+def _check_bigint(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return _INT64_MIN <= value <= _INT64_MAX
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return _INT64_MIN <= int(value) <= _INT64_MAX
+    return False
+
+
+def _check_numeric(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and _NUMERIC.fullmatch(value) is not None
+
+
+def _check_boolean(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _check_timestamp(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_timestamp(value)
+    except RecordError:
+        return False
+    return True
+
+
+def _check_date(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        date.fromisoformat(value[:10])
+    except ValueError:
+        return False
+    return _check_timestamp(value) if len(value) > 10 else True
+
+
+def _check_any(value: Any) -> bool:
+    return True
+
+
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "bigint": (_check_bigint, "a 64-bit integer"),
+    "numeric": (_check_numeric, "a number"),
+    "boolean": (_check_boolean, "a boolean"),
+    "timestamptz": (_check_timestamp, "an ISO 8601 timestamp"),
+    "date": (_check_date, "an ISO 8601 date"),
+    "text": (_check_any, ""),
+    "jsonb": (_check_any, ""),
+}
+
+
+def _dig(record: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = record
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+@cache
+def _column_checks(
+    columns: tuple[Column, ...],
+) -> tuple[tuple[tuple[str, ...], Callable[[Any], bool], str, str], ...]:
+    checks = []
+    for column in columns:
+        check, expected = _CHECKS[column.type]
+        if check is not _check_any:
+            checks.append((column.path, check, expected, ".".join(column.path)))
+    return tuple(checks)
+
+
+def _check_columns(record: dict[str, Any], columns: tuple[Column, ...], prefix: str) -> None:
+    for path, check, expected, label in _column_checks(columns):
+        value = _dig(record, path)
+        if value is not None and not check(value):
+            shown = orjson.dumps(value)[:60].decode("utf-8", "replace")
+            raise RecordError(f"{prefix}{label}: expected {expected}, got {shown}")
+
+
+def _record_id(record: dict[str, Any], prefix: str = "") -> int:
+    rid = record.get("id")
+    if rid is None:
+        raise RecordError(f"{prefix}id: missing")
+    if isinstance(rid, bool) or not isinstance(rid, int):
+        raise RecordError(f"{prefix}id: expected an integer, got {type(rid).__name__}")
+    if not _INT64_MIN <= rid <= _INT64_MAX:
+        raise RecordError(f"{prefix}id: out of the 64-bit range")
+    return rid
+
+
+def _modified_on(record: dict[str, Any], fields: tuple[str, ...]) -> datetime:
+    for name in fields:
+        value = record.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise RecordError(f"{name}: expected an ISO 8601 timestamp, got {type(value).__name__}")
+        return parse_timestamp(value, name)
+    raise RecordError(f"{fields[0]}: missing")
+
+
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """Where a NUL character hides in a record (jsonb cannot store one), or None."""
+    if isinstance(value, str):
+        return path or "(value)" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return here
+            found = _nul_path(item, here)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _check_children(record: dict[str, Any], children: tuple[ChildSpec, ...]) -> None:
+    for child in children:
+        items = record.get(child.array_field)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise RecordError(f"{child.array_field}: expected an array")
+        seen: set[int] = set()
+        for index, item in enumerate(items):
+            prefix = f"{child.array_field}[{index}]."
+            if not isinstance(item, dict):
+                raise RecordError(f"{child.array_field}[{index}]: expected an object")
+            item_id = _record_id(item, prefix)
+            if item_id in seen:
+                raise RecordError(f"{prefix}id: duplicate item id {item_id}")
+            seen.add(item_id)
+            modified = item.get("modifiedOn")
+            if modified is not None and not _check_timestamp(modified):
+                raise RecordError(f"{prefix}modifiedOn: expected an ISO 8601 timestamp")
+            _check_columns(item, child.columns, prefix)
+
+
+def _reject_raw(record: Any) -> str:
+    try:
+        text = orjson.dumps(record).decode()
+    except TypeError:
+        text = repr(record)
+    return text.replace("\x00", "\\u0000")[:_MAX_REJECT_RAW]
+
+
+def prepare(
+    spec: EntitySpec, records: Iterable[Any]
+) -> tuple[dict[int, tuple[datetime, bytes]], list[Reject], list[int]]:
+    """Validate records and build their COPY lines, newest version per id.
+
+    Returns the COPY lines by id, the rejects, and the ids of rejected records that had a usable
+    id (a full refresh must not take those for deleted at the source).
+    """
+    rows: dict[int, tuple[datetime, bytes]] = {}
+    rejects: list[Reject] = []
+    rejected_ids: list[int] = []
+    columns = spec.columns
+    modified_fields = spec.modified_fields
+    children = spec.children
+    dumps = orjson.dumps
+    for record in records:
+        rid: int | None = None
+        try:
+            if not isinstance(record, dict):
+                raise RecordError(f"record: expected a JSON object, got {type(record).__name__}")
+            rid = _record_id(record)
+            modified = _modified_on(record, modified_fields)
+            _check_columns(record, columns, "")
+            if children:
+                _check_children(record, children)
+            try:
+                body = dumps(record)
+            except TypeError as exc:
+                raise RecordError(f"record: not serialisable as JSON ({exc})") from None
+            if b"\\u0000" in body:
+                where = _nul_path(record)
+                if where is not None:
+                    raise RecordError(f"{where}: contains a NUL (\\u0000) character")
+        except RecordError as exc:
+            rejects.append(Reject(None if rid is None else str(rid), str(exc), _reject_raw(record)))
+            if rid is not None:
+                rejected_ids.append(rid)
+            continue
+        previous = rows.get(rid)
+        if previous is None or previous[0] <= modified:
+            line = b"%d\t%s\t%s\n" % (
+                rid,
+                modified.isoformat().encode(),
+                body.replace(b"\\", b"\\\\"),
+            )
+            rows[rid] = (modified, line)
+    return rows, rejects, rejected_ids
+
+
+@cache
+def upsert_sql(spec: EntitySpec) -> str:
+    """The INSERT ... ON CONFLICT statement for `spec`, reading the stage table."""
+    names = [c.name for c in spec.columns]
+    target_cols = ", ".join(["tenant_id", "id", *names, "raw", "modified_on", "synced_at"])
+    exprs = ", ".join(c.expr("s.raw") for c in spec.columns)
+    select_list = ", ".join(
+        part for part in ("%(tenant_id)s, s.id", exprs, "s.raw, s.modified_on, now()") if part
+    )
+    sets = ", ".join(
+        f"{name} = excluded.{name}" for name in [*names, "raw", "modified_on", "synced_at"]
+    )
+    return (
+        f"insert into {spec.qualified} as t ({target_cols}) "
+        f"select {select_list} from pg_temp.{_STAGE} s "
+        f"on conflict (tenant_id, id) do update set {sets}, deleted_at = null "
+        "where t.modified_on <= excluded.modified_on "
+        "and (t.raw is distinct from excluded.raw or t.deleted_at is not null) "
+        "returning t.id, (t.xmax = 0) as inserted"
+    )
+
+
+@cache
+def child_sql(child: ChildSpec) -> tuple[str, str]:
+    """Statements that replace the child rows of the given parent ids from the stage table."""
+    names = [c.name for c in child.columns]
+    target_cols = ", ".join(
+        ["tenant_id", "id", child.parent_column, *names, "raw", "modified_on", "synced_at"]
+    )
+    exprs = "".join(f", {c.expr('e.value')}" for c in child.columns)
+    delete = (
+        f"delete from {child.qualified} "
+        f"where tenant_id = %(tenant_id)s and {child.parent_column} = any(%(parents)s)"
+    )
+    sets = ", ".join(
+        f"{name} = excluded.{name}"
+        for name in [child.parent_column, *names, "raw", "modified_on", "synced_at"]
+    )
+    insert = (
+        f"insert into {child.qualified} as t ({target_cols}) "
+        f"select distinct on ((e.value ->> 'id')::bigint) "
+        f"%(tenant_id)s, (e.value ->> 'id')::bigint, s.id{exprs}, e.value, "
+        "coalesce((e.value ->> 'modifiedOn')::timestamptz, s.modified_on), now() "
+        f"from pg_temp.{_STAGE} s "
+        f"cross join lateral jsonb_array_elements("
+        f"case when jsonb_typeof(s.raw -> '{child.array_field}') = 'array' "
+        f"then s.raw -> '{child.array_field}' else '[]'::jsonb end) as e(value) "
+        "where s.id = any(%(parents)s) "
+        "order by (e.value ->> 'id')::bigint, s.modified_on desc "
+        f"on conflict (tenant_id, id) do update set {sets}, deleted_at = null"
+    )
+    return delete, insert
+
+
+def ensure_seen_table(conn: psycopg.Connection) -> None:
+    """Create (empty) the session's table of ids seen by a full refresh."""
+    conn.execute(f"create temp table if not exists {SEEN_TABLE} (id bigint primary key)")
+    conn.execute(f"truncate pg_temp.{SEEN_TABLE}")
+
+
+def write_rejects(
+    conn: psycopg.Connection,
+    spec: EntitySpec,
+    tenant_id: int,
+    rejects: Sequence[Reject],
+    run_id: str | None,
+) -> None:
+    """Record rejects in `public.sync_rejects` (in the caller's transaction)."""
+    if not rejects:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into public.sync_rejects "
+            "(source, tenant_id, entity, record_id, reason, raw, run_id) "
+            "values (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                (spec.source, str(tenant_id), spec.name, r.record_id, r.reason, r.raw, run_id)
+                for r in rejects
+            ],
+        )
+
+
+def load_records(
+    conn: psycopg.Connection,
+    spec: EntitySpec,
+    tenant_id: int,
+    records: Iterable[Any],
+    *,
+    run_id: str | None = None,
+    track_seen: bool = False,
+) -> LoadResult:
+    """Upsert `records` of `spec` for `tenant_id` in the caller's open transaction.
+
+    Invalid records go to `public.sync_rejects`; the rest load. With `track_seen`, every id of
+    this batch (rejected ones included) is added to the session's seen-ids table that a full
+    refresh uses to find what the source no longer returns (see `ensure_seen_table`).
+    """
+    if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+        raise ValueError("load_records needs an open transaction (use conn.transaction())")
+    rows, rejects, rejected_ids = prepare(spec, records)
+    write_rejects(conn, spec, tenant_id, rejects, run_id)
+    if track_seen and rejected_ids:
+        conn.execute(
+            f"insert into pg_temp.{SEEN_TABLE} select unnest(%s::bigint[]) on conflict do nothing",
+            (rejected_ids,),
+        )
+    if not rows:
+        return LoadResult(rejected=len(rejects))
+
+    newest = max(modified for modified, _ in rows.values())
+    conn.execute("set local time zone 'UTC'")
+    conn.execute(
+        f"create temp table {_STAGE} (id bigint, modified_on timestamptz, raw jsonb) on commit drop"
+    )
+    try:
+        with conn.cursor() as cur:
+            with cur.copy(f"copy pg_temp.{_STAGE} (id, modified_on, raw) from stdin") as copy:
+                buffer: list[bytes] = []
+                size = 0
+                for _, line in rows.values():
+                    buffer.append(line)
+                    size += len(line)
+                    if size >= _COPY_CHUNK:
+                        copy.write(b"".join(buffer))
+                        buffer.clear()
+                        size = 0
+                if buffer:
+                    copy.write(b"".join(buffer))
+            params = {"tenant_id": tenant_id}
+            cur.execute(upsert_sql(spec), params)
+            written = cur.fetchall()
+            inserted = sum(1 for _, is_new in written if is_new)
+            updated = len(written) - inserted
+            if spec.children and written:
+                parents = [rid for rid, _ in written]
+                for child in spec.children:
+                    delete, insert = child_sql(child)
+                    cur.execute(delete, {"tenant_id": tenant_id, "parents": parents})
+                    cur.execute(insert, {"tenant_id": tenant_id, "parents": parents})
+            if track_seen:
+                cur.execute(
+                    f"insert into pg_temp.{SEEN_TABLE} select id from pg_temp.{_STAGE} "
+                    "on conflict do nothing"
+                )
+    finally:
+        if not conn.broken and conn.info.transaction_status == pq.TransactionStatus.INTRANS:
+            conn.execute(f"drop table if exists pg_temp.{_STAGE}")
+    return LoadResult(
+        inserted=inserted,
+        updated=updated,
+        unchanged=len(rows) - inserted - updated,
+        rejected=len(rejects),
+        max_modified_on=newest,
+    )

@@ -1,0 +1,313 @@
+"""The sync engine: stream one entity of one tenant from ServiceTitan into its raw table.
+
+Export entities resume from the stored continuation token. Each page is loaded and its token
+stored in one transaction, so a process killed at any point resumes with no gap (the token never
+runs ahead of the rows) and no duplicate (the upsert is idempotent and never goes back in time).
+
+A full refresh (`full=True`) reads the feed from the start with the same per-page commits and,
+once it has read everything, soft-deletes the tenant's rows it did not see: the source no longer
+returns them. Rows are not rewritten just to prove they were seen; the ids seen are kept in a
+session temporary table instead, so an unchanged table costs no writes.
+
+List-only entities (job types, campaigns) page their list endpoint with `active=Any` from the
+stored `modifiedOn` watermark (inclusive, safe because the upsert is idempotent), and store the
+newest `modifiedOn` once the whole list was read.
+
+One run per (source, tenant, entity) at a time: a session advisory lock guards it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import psycopg
+import sqlalchemy as sa
+
+from perfect_catch.warehouse import sync_state
+from perfect_catch.warehouse.catalog import EntitySpec
+from perfect_catch.warehouse.loader import SEEN_TABLE, LoadResult, ensure_seen_table, load_records
+
+
+class SyncAlreadyRunning(RuntimeError):
+    """Another process is syncing the same (source, tenant, entity) right now."""
+
+
+class _Page(Protocol):
+    records: list[dict[str, Any]]
+    has_more: bool
+
+
+class _Stats(Protocol):
+    api_calls: int
+    retries: int
+
+
+class SourceClient(Protocol):
+    """What the sync engine needs from `connectors.servicetitan.ServiceTitanClient`."""
+
+    stats: _Stats
+
+    def export(
+        self,
+        module: str,
+        resource: str,
+        *,
+        from_token: str | None = None,
+        include_recent_changes: bool = False,
+    ) -> Iterator[Any]: ...
+
+    def iter_list(
+        self, module: str, resource: str, params: dict[str, Any] | None = None
+    ) -> Iterator[Any]: ...
+
+
+@dataclass(frozen=True)
+class PageProgress:
+    """Reported after each committed page, for logs and live progress in the UI."""
+
+    entity: str
+    tenant_id: int
+    page: int
+    records: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    total_records: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """The outcome of one sync run; `metadata()` is what the Dagster asset reports."""
+
+    entity: str
+    tenant_id: int
+    full: bool
+    inserted: int
+    updated: int
+    unchanged: int
+    deleted: int
+    rejected: int
+    pages: int
+    records: int
+    api_calls: int
+    retries: int
+    seconds: float
+    token: str | None
+    watermark: datetime | None
+
+    def metadata(self) -> dict[str, Any]:
+        """Plain values (timestamps as ISO text) fit for materialization metadata."""
+        values = asdict(self)
+        values["watermark"] = self.watermark.isoformat() if self.watermark else None
+        values["seconds"] = round(self.seconds, 3)
+        return values
+
+
+def _lock_key(spec: EntitySpec, tenant_id: int) -> str:
+    return f"sync:{spec.source}:{tenant_id}:{spec.name}"
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class _Run:
+    """Mutable counters of a run in progress."""
+
+    total: LoadResult = LoadResult()
+    pages: int = 0
+    token: str | None = None
+
+
+def sync_entity(
+    engine: sa.Engine,
+    client: SourceClient,
+    spec: EntitySpec,
+    tenant_id: int,
+    *,
+    full: bool = False,
+    on_page: Callable[[PageProgress], None] | None = None,
+    run_id: str | None = None,
+    include_recent_changes: bool = False,
+) -> SyncResult:
+    """Sync `spec` for `tenant_id` (the tenant `client` is bound to) and report what it did."""
+    started = time.monotonic()
+    calls_before = client.stats.api_calls
+    retries_before = client.stats.retries
+    raw = engine.raw_connection()
+    conn: psycopg.Connection = raw.driver_connection  # type: ignore[assignment]
+    autocommit = conn.autocommit
+    locked = False
+    ok = False
+    try:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.rollback()
+        conn.autocommit = True
+        row = conn.execute(
+            "select pg_try_advisory_lock(hashtextextended(%s, 0))", (_lock_key(spec, tenant_id),)
+        ).fetchone()
+        locked = bool(row and row[0])
+        if not locked:
+            raise SyncAlreadyRunning(
+                f"a sync of {spec.source} {spec.name} for tenant {tenant_id} is already running"
+            )
+        result = _run(conn, client, spec, tenant_id, full, on_page, run_id, include_recent_changes)
+        ok = True
+    finally:
+        _release(raw, conn, spec, tenant_id, locked, autocommit, ok)
+    return SyncResult(
+        entity=spec.name,
+        tenant_id=tenant_id,
+        full=full,
+        inserted=result["run"].total.inserted,
+        updated=result["run"].total.updated,
+        unchanged=result["run"].total.unchanged,
+        deleted=result["deleted"],
+        rejected=result["run"].total.rejected,
+        pages=result["run"].pages,
+        records=result["run"].total.records,
+        api_calls=client.stats.api_calls - calls_before,
+        retries=client.stats.retries - retries_before,
+        seconds=time.monotonic() - started,
+        token=result["token"],
+        watermark=result["watermark"],
+    )
+
+
+def _release(
+    raw: Any,
+    conn: psycopg.Connection,
+    spec: EntitySpec,
+    tenant_id: int,
+    locked: bool,
+    autocommit: bool,
+    ok: bool,
+) -> None:
+    """Give the connection back clean: lock released, temp tables gone, autocommit restored."""
+    try:
+        if conn.broken or conn.closed:
+            raw.invalidate()
+            return
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.rollback()
+        conn.execute(f"drop table if exists pg_temp.{SEEN_TABLE}")
+        if locked:
+            conn.execute(
+                "select pg_advisory_unlock(hashtextextended(%s, 0))", (_lock_key(spec, tenant_id),)
+            )
+        conn.autocommit = autocommit
+    except psycopg.Error:
+        raw.invalidate()
+        if ok:
+            raise
+    finally:
+        raw.close()
+
+
+def _run(
+    conn: psycopg.Connection,
+    client: SourceClient,
+    spec: EntitySpec,
+    tenant_id: int,
+    full: bool,
+    on_page: Callable[[PageProgress], None] | None,
+    run_id: str | None,
+    include_recent_changes: bool,
+) -> dict[str, Any]:
+    state = sync_state.get_state(conn, spec.source, tenant_id, spec.name)
+    run = _Run(token=state.continuation_token)
+    if full:
+        with conn.transaction():
+            sync_state.mark_full_sync_started(conn, spec.source, tenant_id, spec.name)
+        ensure_seen_table(conn)
+
+    def commit_page(page: Any, save: Callable[[], None] | None) -> None:
+        with conn.transaction():
+            loaded = load_records(
+                conn, spec, tenant_id, page.records, run_id=run_id, track_seen=full
+            )
+            if save is not None:
+                save()
+        run.total = run.total + loaded
+        run.pages += 1
+        if on_page is not None:
+            on_page(
+                PageProgress(
+                    entity=spec.name,
+                    tenant_id=tenant_id,
+                    page=run.pages,
+                    records=len(page.records),
+                    inserted=loaded.inserted,
+                    updated=loaded.updated,
+                    unchanged=loaded.unchanged,
+                    rejected=loaded.rejected,
+                    total_records=run.total.records,
+                    has_more=bool(page.has_more),
+                )
+            )
+
+    watermark = state.watermark
+    if spec.kind == "export":
+        pages = client.export(
+            spec.module,
+            spec.resource,
+            from_token=None if full else state.continuation_token,
+            include_recent_changes=include_recent_changes,
+        )
+        for page in pages:
+            token = page.continue_from
+            if token is not None:
+                run.token = token
+
+                def save(token: str = token) -> None:
+                    sync_state.save_token(conn, spec.source, tenant_id, spec.name, token)
+
+                commit_page(page, save)
+            else:
+                commit_page(page, None)
+    else:
+        params: dict[str, Any] = {"active": "Any"}
+        if not full and state.watermark is not None:
+            params["modifiedOnOrAfter"] = _iso(state.watermark)
+        for page in client.iter_list(spec.module, spec.resource, params):
+            commit_page(page, None)
+        newest = run.total.max_modified_on
+        if newest is not None and (watermark is None or newest > watermark):
+            watermark = newest
+            with conn.transaction():
+                sync_state.save_watermark(conn, spec.source, tenant_id, spec.name, newest)
+
+    deleted = 0
+    if full:
+        with conn.transaction():
+            deleted = _soft_delete_unseen(conn, spec, tenant_id)
+            sync_state.mark_full_sync_finished(conn, spec.source, tenant_id, spec.name)
+    return {"run": run, "deleted": deleted, "token": run.token, "watermark": watermark}
+
+
+def _soft_delete_unseen(conn: psycopg.Connection, spec: EntitySpec, tenant_id: int) -> int:
+    """Mark deleted the tenant's live rows that the full refresh did not see."""
+    cur = conn.execute(
+        f"update {spec.qualified} as t set deleted_at = now() "
+        "where t.tenant_id = %s and t.deleted_at is null "
+        f"and not exists (select 1 from pg_temp.{SEEN_TABLE} s where s.id = t.id) "
+        "returning t.id",
+        (tenant_id,),
+    )
+    gone = [row[0] for row in cur.fetchall()]
+    for child in spec.children:
+        if gone:
+            conn.execute(
+                f"update {child.qualified} set deleted_at = now() "
+                f"where tenant_id = %s and {child.parent_column} = any(%s) "
+                "and deleted_at is null",
+                (tenant_id, gone),
+            )
+    return len(gone)

@@ -1,0 +1,106 @@
+"""Shared fixtures: one embedded PostgreSQL per test session, a fresh database per test (cloned
+from a migrated template, so it is fast), and the simulators on an ephemeral port."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Tests never read a developer's `.env` nor touch the working copy's state.
+os.environ["PERFECT_CATCH_ENV_FILE"] = os.devnull
+for _name in list(os.environ):
+    if _name.startswith(("ST_", "GHL_", "CALLRAIL_", "TWILIO_", "SENDGRID_", "ANTHROPIC_")) or (
+        _name in ("DATABASE_URL", "DAGSTER_HOME", "DAGSTER_DATABASE_URL", "PERFECT_CATCH_HOME")
+    ):
+        del os.environ[_name]
+
+import sqlalchemy as sa  # noqa: E402
+
+from perfect_catch.settings import get_settings  # noqa: E402
+from perfect_catch.warehouse import migrate  # noqa: E402
+from perfect_catch.warehouse.embedded import EmbeddedServer, ensure_server, stop_server  # noqa: E402
+from perfect_catch.warehouse.engine import create_engine, get_engine  # noqa: E402
+
+TEMPLATE = "pc_template"
+
+
+def _reset_caches() -> None:
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def _admin_engine(server: EmbeddedServer) -> sa.Engine:
+    url = sa.make_url(server.uri).set(drivername="postgresql+psycopg")
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+
+@pytest.fixture(scope="session")
+def pg_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """PERFECT_CATCH_HOME of the test session (its embedded server lives there)."""
+    home = tmp_path_factory.mktemp("pc")
+    os.environ["PERFECT_CATCH_HOME"] = str(home)
+    _reset_caches()
+    return home
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_home: Path) -> Iterator[EmbeddedServer]:
+    """The session's embedded PostgreSQL, with a template database migrated to head."""
+    server = ensure_server(pg_home)
+    admin = _admin_engine(server)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{TEMPLATE}"'))
+        conn.execute(sa.text(f'create database "{TEMPLATE}"'))
+    template = create_engine(_db_url(server, TEMPLATE))
+    migrate.upgrade(template)
+    template.dispose()
+    yield server
+    admin.dispose()
+    stop_server(pg_home)
+
+
+def _db_url(server: EmbeddedServer, name: str) -> str:
+    url = sa.make_url(server.uri).set(drivername="postgresql+psycopg", database=name)
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def database_url(pg_server: EmbeddedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh database at the newest migration, set as DATABASE_URL for the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine(pg_server)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}" template "{TEMPLATE}"'))
+    url = _db_url(pg_server, name)
+    monkeypatch.setenv("DATABASE_URL", url)
+    _reset_caches()
+    yield url
+    _reset_caches()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    """An engine on the test's fresh database."""
+    eng = create_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def simulator(monkeypatch: pytest.MonkeyPatch):
+    """All simulators on an ephemeral port (seed 7, small tenant), their env vars applied."""
+    from perfect_catch.simulators.server import SimulatorServer
+
+    with SimulatorServer(seed=7, size="small", port=0) as sim:
+        for key, value in sim.env.items():
+            monkeypatch.setenv(key, value)
+        _reset_caches()
+        yield sim
+    _reset_caches()

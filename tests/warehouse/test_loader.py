@@ -1,0 +1,287 @@
+"""The bulk loader: validation, idempotent upsert, ordering by modifiedOn, child items."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from perfect_catch.warehouse.catalog import (
+    ENTITIES,
+    KEY_COLUMNS,
+    META_COLUMNS,
+    get_entity,
+)
+from perfect_catch.warehouse.loader import LoadResult, RecordError, load_records, parse_timestamp
+
+TENANT = 4242
+CUSTOMERS = get_entity("customers")
+ESTIMATES = get_entity("estimates")
+
+
+def customer(cid: int, modified: str = "2024-05-01T10:00:00Z", **extra: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": cid,
+        "active": True,
+        "name": f"Customer {cid}",
+        "type": "Residential",
+        "address": {"street": "1 Pool Rd", "city": "Tampa", "state": "FL", "zip": "33601"},
+        "balance": 12.5,
+        "doNotMail": False,
+        "doNotService": False,
+        "mergedToId": None,
+        "createdOn": "2023-01-01T00:00:00Z",
+        "modifiedOn": modified,
+    }
+    record.update(extra)
+    return record
+
+
+def estimate(eid: int, items: list[dict[str, Any]], modified: str) -> dict[str, Any]:
+    return {
+        "id": eid,
+        "jobId": 9,
+        "customerId": 1,
+        "locationId": 2,
+        "name": "Pool pump",
+        "status": {"value": 1, "name": "Open"},
+        "subtotal": 100,
+        "tax": 7,
+        "active": True,
+        "createdOn": "2024-01-01T00:00:00Z",
+        "modifiedOn": modified,
+        "items": items,
+    }
+
+
+def item(iid: int, total: float) -> dict[str, Any]:
+    return {
+        "id": iid,
+        "sku": {"id": 77, "name": "PUMP-1", "type": "Equipment"},
+        "description": "Pump",
+        "qty": 1,
+        "unitRate": total,
+        "total": total,
+        "createdOn": "2024-01-01T00:00:00Z",
+        "modifiedOn": "2024-01-01T00:00:00Z",
+    }
+
+
+def load(engine: sa.Engine, spec, records: list[Any], run_id: str | None = None) -> LoadResult:
+    with engine.begin() as sa_conn:
+        conn = sa_conn.connection.driver_connection
+        assert isinstance(conn, psycopg.Connection)
+        return load_records(conn, spec, TENANT, records, run_id=run_id)
+
+
+def rows(engine: sa.Engine, sql: str, **params: Any) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text(sql), params))
+
+
+def test_parse_timestamp_accepts_seven_fraction_digits_and_offsets() -> None:
+    assert parse_timestamp("2024-05-01T10:00:00.1234567Z") == datetime(
+        2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC
+    )
+    assert parse_timestamp("2024-05-01T10:00:00") == datetime(2024, 5, 1, 10, tzinfo=UTC)
+    assert parse_timestamp("2024-05-01T05:00:00-05:00") == datetime(2024, 5, 1, 10, tzinfo=UTC)
+    with pytest.raises(RecordError, match="modifiedOn"):
+        parse_timestamp("yesterday", "modifiedOn")
+    with pytest.raises(RecordError, match="invalid"):
+        parse_timestamp("2024-02-30T00:00:00Z")
+
+
+def test_insert_then_typed_columns(engine: sa.Engine) -> None:
+    result = load(engine, CUSTOMERS, [customer(1, "2024-05-01T10:00:00.1234567Z"), customer(2)])
+    assert (result.inserted, result.updated, result.unchanged, result.rejected) == (2, 0, 0, 0)
+    (row,) = rows(
+        engine,
+        "select name, active, balance, city, modified_on, deleted_at, raw ->> 'name' as rn "
+        "from servicetitan.st_customers where tenant_id = :t and id = 1",
+        t=TENANT,
+    )
+    assert row.name == "Customer 1" and row.active is True and float(row.balance) == 12.5
+    assert row.city == "Tampa" and row.rn == "Customer 1" and row.deleted_at is None
+    assert row.modified_on == datetime(2024, 5, 1, 10, 0, 0, 123457, tzinfo=UTC) or (
+        row.modified_on == datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
+    )
+
+
+def test_older_version_never_overwrites_newer(engine: sa.Engine) -> None:
+    load(engine, CUSTOMERS, [customer(1, "2024-05-02T00:00:00Z", name="New")])
+    result = load(engine, CUSTOMERS, [customer(1, "2024-05-01T00:00:00Z", name="Old")])
+    assert (result.inserted, result.updated, result.unchanged) == (0, 0, 1)
+    (row,) = rows(engine, "select name from servicetitan.st_customers where id = 1")
+    assert row.name == "New"
+    newer = load(engine, CUSTOMERS, [customer(1, "2024-05-03T00:00:00Z", name="Newest")])
+    assert newer.updated == 1
+    (row,) = rows(engine, "select name from servicetitan.st_customers where id = 1")
+    assert row.name == "Newest"
+
+
+def test_unchanged_batch_writes_nothing(engine: sa.Engine) -> None:
+    batch = [customer(i) for i in range(1, 51)]
+    load(engine, CUSTOMERS, batch)
+    before = rows(engine, "select id, synced_at, xmin::text as x from servicetitan.st_customers")
+    result = load(engine, CUSTOMERS, batch)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 0, 50)
+    after = rows(engine, "select id, synced_at, xmin::text as x from servicetitan.st_customers")
+    assert sorted(before) == sorted(after)
+
+
+def test_same_modified_on_but_changed_content_updates(engine: sa.Engine) -> None:
+    load(engine, CUSTOMERS, [customer(1, name="A")])
+    result = load(engine, CUSTOMERS, [customer(1, name="B")])
+    assert result.updated == 1
+    assert rows(engine, "select name from servicetitan.st_customers")[0].name == "B"
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ([1, 2], "record: expected a JSON object"),
+        ({"name": "no id", "modifiedOn": "2024-01-01T00:00:00Z"}, "id: missing"),
+        (customer(0, id="17"), "id: expected an integer"),
+        (customer(900, modifiedOn=None), "modifiedOn: missing"),
+        (customer(901, modifiedOn="not a date"), "modifiedOn: not an ISO 8601"),
+        (customer(902, name="bad\x00name"), "name: contains a NUL"),
+        (customer(903, address={"street": "x\x00"}), "address.street: contains a NUL"),
+        (customer(904, balance="lots"), "balance: expected a number"),
+        (customer(905, active="yes"), "active: expected a boolean"),
+        (customer(906, mergedToId=1.5), "mergedToId: expected a 64-bit integer"),
+        (customer(907, createdOn="2024-13-01T00:00:00Z"), "createdOn: expected an ISO 8601"),
+    ],
+)
+def test_malformed_record_is_rejected_and_the_rest_loads(
+    engine: sa.Engine, bad: Any, reason: str
+) -> None:
+    result = load(engine, CUSTOMERS, [customer(1), bad, customer(2)], run_id="run-1")
+    assert (result.inserted, result.rejected) == (2, 1)
+    (reject,) = rows(
+        engine,
+        "select source, tenant_id, entity, record_id, reason, raw, run_id from public.sync_rejects",
+    )
+    assert reason in reject.reason
+    assert (reject.source, reject.tenant_id, reject.entity) == (
+        "servicetitan",
+        str(TENANT),
+        "customers",
+    )
+    assert reject.run_id == "run-1" and reject.raw
+    assert "\x00" not in reject.raw
+    loaded = rows(engine, "select id from servicetitan.st_customers order by id")
+    assert [r.id for r in loaded] == [1, 2]
+
+
+def test_duplicate_ids_in_one_batch_keep_the_newest(engine: sa.Engine) -> None:
+    batch = [
+        customer(1, "2024-05-02T00:00:00Z", name="middle"),
+        customer(1, "2024-05-03T00:00:00Z", name="newest"),
+        customer(1, "2024-05-01T00:00:00Z", name="oldest"),
+        customer(2, "2024-05-01T00:00:00Z", name="first"),
+        customer(2, "2024-05-01T00:00:00Z", name="repeat, same time"),
+    ]
+    result = load(engine, CUSTOMERS, batch)
+    assert (result.inserted, result.updated) == (2, 0)
+    names = dict(rows(engine, "select id, name from servicetitan.st_customers"))
+    assert names == {1: "newest", 2: "repeat, same time"}
+
+
+def test_soft_deleted_row_comes_back(engine: sa.Engine) -> None:
+    load(engine, CUSTOMERS, [customer(1)])
+    with engine.begin() as conn:
+        conn.execute(sa.text("update servicetitan.st_customers set deleted_at = now()"))
+    result = load(engine, CUSTOMERS, [customer(1)])
+    assert result.updated == 1
+    assert rows(engine, "select deleted_at from servicetitan.st_customers")[0].deleted_at is None
+
+
+def test_estimate_items_are_replaced_when_the_estimate_changes(engine: sa.Engine) -> None:
+    load(engine, ESTIMATES, [estimate(10, [item(101, 50), item(102, 60)], "2024-05-01T00:00:00Z")])
+    found = rows(
+        engine,
+        "select id, estimate_id, total, sku_id from servicetitan.st_estimate_items order by id",
+    )
+    assert [(r.id, r.estimate_id, float(r.total), r.sku_id) for r in found] == [
+        (101, 10, 50.0, 77),
+        (102, 10, 60.0, 77),
+    ]
+    load(engine, ESTIMATES, [estimate(10, [item(102, 65), item(103, 5)], "2024-05-02T00:00:00Z")])
+    found = rows(engine, "select id, total from servicetitan.st_estimate_items order by id")
+    assert [(r.id, float(r.total)) for r in found] == [(102, 65.0), (103, 5.0)]
+    # An older version of the estimate touches neither the estimate nor its items.
+    load(engine, ESTIMATES, [estimate(10, [], "2024-04-01T00:00:00Z")])
+    assert len(rows(engine, "select id from servicetitan.st_estimate_items")) == 2
+
+
+def test_bad_child_item_rejects_its_parent(engine: sa.Engine) -> None:
+    bad = estimate(11, [item(1, 5), {"id": "x"}], "2024-05-01T00:00:00Z")
+    result = load(engine, ESTIMATES, [bad, estimate(12, [item(2, 1)], "2024-05-01T00:00:00Z")])
+    assert (result.inserted, result.rejected) == (1, 1)
+    (reject,) = rows(engine, "select reason from public.sync_rejects")
+    assert "items[1].id" in reject.reason
+
+
+def test_tenants_are_separate(engine: sa.Engine) -> None:
+    load(engine, CUSTOMERS, [customer(1)])
+    with engine.begin() as sa_conn:
+        conn = sa_conn.connection.driver_connection
+        other = load_records(conn, CUSTOMERS, 7, [customer(1, name="Other")])
+    assert other.inserted == 1
+    assert len(rows(engine, "select 1 from servicetitan.st_customers")) == 2
+
+
+def test_loader_failure_rolls_back_with_the_callers_transaction(engine: sa.Engine) -> None:
+    with pytest.raises(RuntimeError), engine.begin() as sa_conn:
+        load_records(sa_conn.connection.driver_connection, CUSTOMERS, TENANT, [customer(1)])
+        raise RuntimeError("the page failed after loading")
+    assert rows(engine, "select id from servicetitan.st_customers") == []
+
+
+def test_every_entity_loads_a_minimal_record(engine: sa.Engine) -> None:
+    for spec in ENTITIES:
+        record = {"id": 5, "modifiedOn": "2024-05-01T10:00:00.1234567", "createdOn": None}
+        result = load(engine, spec, [record])
+        assert result.inserted == 1, spec.name
+
+
+def test_catalogue_matches_migrated_tables(engine: sa.Engine) -> None:
+    def table_columns(schema: str, table: str) -> list[tuple[str, str]]:
+        found = rows(
+            engine,
+            "select column_name, data_type, udt_name from information_schema.columns "
+            "where table_schema = :s and table_name = :t order by ordinal_position",
+            s=schema,
+            t=table,
+        )
+        return [(r.column_name, r.udt_name) for r in found]
+
+    udt = {
+        "bigint": "int8",
+        "text": "text",
+        "numeric": "numeric",
+        "boolean": "bool",
+        "timestamptz": "timestamptz",
+        "date": "date",
+        "jsonb": "jsonb",
+    }
+    for spec in ENTITIES:
+        expected = [
+            (n, udt[t])
+            for n, t in (*KEY_COLUMNS, *((c.name, c.type) for c in spec.columns), *META_COLUMNS)
+        ]
+        assert table_columns(spec.schema, spec.table) == expected, spec.qualified
+        for child in spec.children:
+            expected = [
+                (n, udt[t])
+                for n, t in (
+                    *KEY_COLUMNS,
+                    (child.parent_column, "bigint"),
+                    *((c.name, c.type) for c in child.columns),
+                    *META_COLUMNS,
+                )
+            ]
+            assert table_columns(child.schema, child.table) == expected, child.qualified

@@ -1,0 +1,274 @@
+"""The sync engine against a scripted client: resume, per-page atomicity, full refresh, locks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from perfect_catch.warehouse import loader, sync
+from perfect_catch.warehouse.catalog import get_entity
+from perfect_catch.warehouse.sync import PageProgress, SyncAlreadyRunning, sync_entity
+
+TENANT = 31
+CUSTOMERS = get_entity("customers")
+JOB_TYPES = get_entity("job_types")
+
+
+@dataclass
+class Page:
+    records: list[dict[str, Any]]
+    continue_from: str | None
+    has_more: bool
+
+
+@dataclass
+class ListPage:
+    records: list[dict[str, Any]]
+    page: int
+    has_more: bool
+    total_count: int | None = None
+
+
+@dataclass
+class Stats:
+    api_calls: int = 0
+    retries: int = 0
+    pages: int = 0
+
+
+@dataclass
+class FakeExportClient:
+    """An export feed: a change log read in pages; token `tN` means "after N changes"."""
+
+    page_size: int = 3
+    log: list[dict[str, Any]] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+    list_params: list[dict[str, Any]] = field(default_factory=list)
+
+    def upsert(self, cid: int, modified: str, **extra: Any) -> None:
+        self.log.append({"id": cid, "name": f"c{cid}", "modifiedOn": modified, **extra})
+
+    def current(self) -> list[dict[str, Any]]:
+        latest: dict[int, dict[str, Any]] = {}
+        for record in self.log:
+            latest[record["id"]] = record
+        return list(latest.values())
+
+    def export(
+        self,
+        module: str,
+        resource: str,
+        *,
+        from_token: str | None = None,
+        include_recent_changes: bool = False,
+    ) -> Iterator[Page]:
+        assert (module, resource) == (CUSTOMERS.module, CUSTOMERS.resource)
+        start = int(from_token[1:]) if from_token else 0
+        current = self.current()
+        # Read from the start, the feed holds each record once, at its current version.
+        compacted = from_token is None and len(current) != len(self.log)
+        feed = current if compacted else self.log[start:]
+        position = 0
+        while True:
+            chunk = feed[position : position + self.page_size]
+            position += len(chunk)
+            more = position < len(feed)
+            self.stats.api_calls += 1
+            if not more:
+                token = f"t{len(self.log)}"
+            else:
+                token = "t0" if compacted else f"t{start + position}"
+            yield Page(chunk, token, more)
+            if not more:
+                return
+
+    def iter_list(
+        self, module: str, resource: str, params: dict[str, Any] | None = None
+    ) -> Iterator[ListPage]:
+        self.list_params.append(dict(params or {}))
+        records = self.current()
+        after = (params or {}).get("modifiedOnOrAfter")
+        if after:
+            records = [r for r in records if r["modifiedOn"] >= after]
+        for index in range(0, max(len(records), 1), self.page_size):
+            self.stats.api_calls += 1
+            chunk = records[index : index + self.page_size]
+            yield ListPage(
+                chunk, index // self.page_size + 1, index + self.page_size < len(records)
+            )
+
+
+def table(engine: sa.Engine, name: str = "st_customers") -> dict[int, Any]:
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.text(f"select id, name, modified_on, deleted_at from servicetitan.{name}")
+        )
+        return {row.id: row for row in found}
+
+
+def state(engine: sa.Engine, entity: str = "customers") -> Any:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text("select * from public.sync_state where entity = :e"), {"e": entity}
+        ).one_or_none()
+
+
+def test_incremental_sync_resumes_from_the_stored_token(engine: sa.Engine) -> None:
+    client = FakeExportClient()
+    for cid in range(1, 8):
+        client.upsert(cid, f"2024-05-01T00:00:0{cid}Z")
+    progress: list[PageProgress] = []
+    first = sync_entity(engine, client, CUSTOMERS, TENANT, on_page=progress.append)
+    assert (first.inserted, first.updated, first.pages, first.records) == (7, 0, 3, 7)
+    assert first.token == "t7" and state(engine).continuation_token == "t7"
+    assert [p.total_records for p in progress] == [3, 6, 7]
+    assert first.api_calls == 3
+
+    client.upsert(3, "2024-05-02T00:00:00Z", name="changed")
+    client.upsert(8, "2024-05-02T00:00:01Z")
+    second = sync_entity(engine, client, CUSTOMERS, TENANT)
+    assert (second.inserted, second.updated, second.records) == (1, 1, 2)
+    assert second.token == "t9"
+    rows = table(engine)
+    assert len(rows) == 8 and rows[3].name == "changed"
+
+
+def test_token_is_committed_with_the_rows_of_its_page(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = FakeExportClient()
+    for cid in range(1, 10):
+        client.upsert(cid, f"2024-05-01T00:00:0{cid}Z")
+    real = loader.load_records
+    calls = {"n": 0}
+
+    def failing_on_second_page(*args: Any, **kwargs: Any) -> loader.LoadResult:
+        calls["n"] += 1
+        result = real(*args, **kwargs)
+        if calls["n"] == 2:
+            raise ConnectionError("killed in the middle of page 2")
+        return result
+
+    monkeypatch.setattr(sync, "load_records", failing_on_second_page)
+    with pytest.raises(ConnectionError):
+        sync_entity(engine, client, CUSTOMERS, TENANT)
+    assert state(engine).continuation_token == "t3"
+    assert sorted(table(engine)) == [1, 2, 3]
+
+    monkeypatch.setattr(sync, "load_records", real)
+    again = sync_entity(engine, client, CUSTOMERS, TENANT)
+    assert again.inserted == 6 and again.token == "t9"
+    assert sorted(table(engine)) == list(range(1, 10))
+
+
+def test_replayed_changes_write_nothing_and_never_go_back_in_time(engine: sa.Engine) -> None:
+    client = FakeExportClient()
+    client.upsert(1, "2024-05-01T00:00:00Z", name="v1")
+    client.upsert(1, "2024-05-03T00:00:00Z", name="v3")
+    sync_entity(engine, client, CUSTOMERS, TENANT)
+    with engine.begin() as conn:
+        conn.execute(sa.text("update public.sync_state set continuation_token = 't0'"))
+    # From the start of the log again: v1 then v3 arrive again in the same order.
+    client.page_size = 1
+    replay = sync_entity(engine, client, CUSTOMERS, TENANT)
+    assert (replay.inserted, replay.updated) == (0, 0)
+    assert table(engine)[1].name == "v3"
+
+
+def test_full_refresh_soft_deletes_missing_rows_and_restores_returning_ones(
+    engine: sa.Engine,
+) -> None:
+    client = FakeExportClient()
+    for cid in range(1, 6):
+        client.upsert(cid, "2024-05-01T00:00:00Z")
+    sync_entity(engine, client, CUSTOMERS, TENANT)
+    with engine.begin() as conn:  # another tenant's rows are never touched
+        conn.execute(
+            sa.text(
+                "insert into servicetitan.st_customers (tenant_id, id, raw, modified_on, synced_at)"
+                " values (99, 4, '{}', now(), now())"
+            )
+        )
+
+    gone = client.log.pop(3)  # customer 4 disappears at the source
+    full = sync_entity(engine, client, CUSTOMERS, TENANT, full=True)
+    assert full.deleted == 1 and (full.inserted, full.updated) == (0, 0)
+    rows = table(engine)
+    assert rows[4].deleted_at is not None
+    assert all(rows[c].deleted_at is None for c in (1, 2, 3, 5))
+    st = state(engine)
+    assert st.last_full_sync_at is not None and st.full_sync_started_at is not None
+    with engine.connect() as conn:
+        other = conn.execute(
+            sa.text("select deleted_at from servicetitan.st_customers where tenant_id = 99")
+        ).one()
+    assert other.deleted_at is None
+
+    client.log.append(gone)  # it comes back unchanged
+    again = sync_entity(engine, client, CUSTOMERS, TENANT, full=True)
+    assert again.deleted == 0 and again.updated == 1
+    assert table(engine)[4].deleted_at is None
+
+
+def test_full_refresh_keeps_rows_whose_record_was_rejected(engine: sa.Engine) -> None:
+    client = FakeExportClient()
+    client.upsert(1, "2024-05-01T00:00:00Z")
+    client.upsert(2, "2024-05-01T00:00:00Z")
+    sync_entity(engine, client, CUSTOMERS, TENANT)
+    client.upsert(2, "2024-05-02T00:00:00Z", active="not a boolean")
+    full = sync_entity(engine, client, CUSTOMERS, TENANT, full=True)
+    assert full.rejected == 1 and full.deleted == 0
+    assert table(engine)[2].deleted_at is None
+
+
+def test_one_run_per_tenant_and_entity(engine: sa.Engine) -> None:
+    client = FakeExportClient()
+    client.upsert(1, "2024-05-01T00:00:00Z")
+    with engine.connect() as holder:
+        holder.execute(
+            sa.text("select pg_advisory_lock(hashtextextended(:k, 0))"),
+            {"k": f"sync:servicetitan:{TENANT}:customers"},
+        )
+        with pytest.raises(SyncAlreadyRunning, match="customers for tenant 31"):
+            sync_entity(engine, client, CUSTOMERS, TENANT)
+        # Another tenant is not blocked.
+        assert sync_entity(engine, client, CUSTOMERS, TENANT + 1).inserted == 1
+        holder.execute(
+            sa.text("select pg_advisory_unlock(hashtextextended(:k, 0))"),
+            {"k": f"sync:servicetitan:{TENANT}:customers"},
+        )
+    assert sync_entity(engine, client, CUSTOMERS, TENANT).inserted == 1
+
+
+def test_list_entity_pages_from_the_watermark(engine: sa.Engine) -> None:
+    client = FakeExportClient()
+    client.log = [
+        {"id": 1, "name": "Pool service", "active": True, "modifiedOn": "2024-05-01T00:00:00Z"},
+        {"id": 2, "name": "Old type", "active": False, "modifiedOn": "2024-05-02T00:00:00Z"},
+    ]
+    first = sync_entity(engine, client, JOB_TYPES, TENANT)
+    assert first.inserted == 2
+    assert first.watermark == datetime(2024, 5, 2, tzinfo=UTC)
+    assert client.list_params[0] == {"active": "Any"}
+
+    client.log.append(
+        {"id": 3, "name": "New type", "active": True, "modifiedOn": "2024-05-03T00:00:00Z"}
+    )
+    second = sync_entity(engine, client, JOB_TYPES, TENANT)
+    assert client.list_params[1] == {"active": "Any", "modifiedOnOrAfter": "2024-05-02T00:00:00Z"}
+    assert (second.inserted, second.unchanged) == (1, 1)
+    assert state(engine, "job_types").watermark == datetime(2024, 5, 3, tzinfo=UTC)
+    assert sorted(table(engine, "st_job_types")) == [1, 2, 3]
+
+
+def test_result_metadata_is_plain(engine: sa.Engine) -> None:
+    client = FakeExportClient()
+    client.upsert(1, "2024-05-01T00:00:00Z")
+    meta = sync_entity(engine, client, CUSTOMERS, TENANT, run_id="r1").metadata()
+    assert meta["inserted"] == 1 and meta["entity"] == "customers"
+    assert all(isinstance(v, str | int | float | bool | type(None)) for v in meta.values())
