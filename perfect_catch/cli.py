@@ -126,6 +126,55 @@ def simulate(
     serve(port=port, seed=seed, size=size)
 
 
+SOURCES = ("servicetitan",)
+
+
+def _require_current_schema() -> None:
+    from perfect_catch.warehouse import migrate
+    from perfect_catch.warehouse.engine import get_engine
+
+    current, head = migrate.current_revision(get_engine()), migrate.head_revision()
+    if current != head:
+        raise _fail(f"the database is at {current}, not {head}: run `perfect-catch db upgrade`")
+
+
+@app.command()
+def sync(
+    source: Annotated[str, typer.Argument(help="What to sync: servicetitan.")],
+    entity: Annotated[
+        list[str] | None,
+        typer.Option("--entity", "-e", help="Entity to sync (repeatable); default: all."),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option(help="Reread from the start and soft-delete what the source dropped.")
+    ] = False,
+    tenant: Annotated[
+        list[int] | None,
+        typer.Option("--tenant", "-t", help="Tenant id (repeatable); default: ST_TENANT_IDS."),
+    ] = None,
+) -> None:
+    """Sync a source into the warehouse now, with a progress bar.
+
+    Runs the same code as the Dagster assets: incremental from the stored continuation tokens,
+    or full with --full.
+    """
+    if source not in SOURCES:
+        raise _fail(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+    from perfect_catch.sync_cli import run_servicetitan_sync
+
+    settings = _settings()
+    tenants = tenant or settings.st_tenant_ids
+    if not tenants:
+        raise _fail("no tenant: set ST_TENANT_IDS or pass --tenant")
+    _require_current_schema()
+    try:
+        failures = run_servicetitan_sync(settings, tenants, entity or [], full=full)
+    except KeyError as error:
+        raise _fail(str(error.args[0])) from None
+    if failures:
+        raise typer.Exit(code=1)
+
+
 @app.command()
 def materialize(
     select: Annotated[
@@ -183,6 +232,20 @@ def ui(
         "127.0.0.1",
     ]
     raise typer.Exit(subprocess.call(command, env=env))
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
+    sim_port: Annotated[int, typer.Option(help="Port of the simulators.")] = 8765,
+    seed: Annotated[int, typer.Option(help="Seed of the demo tenant.")] = 1,
+    size: Annotated[str, typer.Option(help="Demo tenant size: small, medium, large.")] = "medium",
+) -> None:
+    """Embedded PostgreSQL + simulators + a demo tenant + the Dagster UI, schedules on."""
+    from perfect_catch.demo import run_demo
+
+    _settings()
+    raise typer.Exit(run_demo(port=port, sim_port=sim_port, seed=seed, size=size))
 
 
 def main() -> None:

@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     )
     anthropic_model: str = Field("claude-sonnet-4-5", description="Model used by agent steps.")
 
+    schedules_default_on: bool = Field(
+        False, description="Start schedules and sensors switched on (the demo does)."
+    )
+
     # --- misc ----------------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of the CLI and services."
