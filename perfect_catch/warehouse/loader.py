@@ -36,6 +36,12 @@ _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
     r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?"
 )
+# The common shape of ST timestamps, with a day no later than the 28th: always a valid date, so
+# the full parse (and its datetime construction) can be skipped.
+_TIMESTAMP_FAST = re.compile(
+    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(?:\.\d{1,7})?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?"
+)
 _NUMERIC = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
@@ -137,6 +143,8 @@ def _check_boolean(value: Any) -> bool:
 def _check_timestamp(value: Any) -> bool:
     if not isinstance(value, str):
         return False
+    if _TIMESTAMP_FAST.fullmatch(value):
+        return True
     try:
         parse_timestamp(value)
     except RecordError:
@@ -178,21 +186,24 @@ def _dig(record: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
+_Check = tuple[str, tuple[str, ...] | None, Callable[[Any], bool], str, str]
+
+
 @cache
-def _column_checks(
-    columns: tuple[Column, ...],
-) -> tuple[tuple[tuple[str, ...], Callable[[Any], bool], str, str], ...]:
-    checks = []
+def _column_checks(columns: tuple[Column, ...]) -> tuple[_Check, ...]:
+    """The checks of the typed columns that can fail a cast (text and jsonb cannot)."""
+    checks: list[_Check] = []
     for column in columns:
         check, expected = _CHECKS[column.type]
         if check is not _check_any:
-            checks.append((column.path, check, expected, ".".join(column.path)))
+            path = None if len(column.path) == 1 else column.path
+            checks.append((column.path[0], path, check, expected, ".".join(column.path)))
     return tuple(checks)
 
 
-def _check_columns(record: dict[str, Any], columns: tuple[Column, ...], prefix: str) -> None:
-    for path, check, expected, label in _column_checks(columns):
-        value = _dig(record, path)
+def _check_columns(record: dict[str, Any], checks: tuple[_Check, ...], prefix: str) -> None:
+    for key, path, check, expected, label in checks:
+        value = record.get(key) if path is None else _dig(record, path)
         if value is not None and not check(value):
             shown = orjson.dumps(value)[:60].decode("utf-8", "replace")
             raise RecordError(f"{prefix}{label}: expected {expected}, got {shown}")
@@ -209,14 +220,21 @@ def _record_id(record: dict[str, Any], prefix: str = "") -> int:
     return rid
 
 
-def _modified_on(record: dict[str, Any], fields: tuple[str, ...]) -> datetime:
+def _modified_on(record: dict[str, Any], fields: tuple[str, ...]) -> str:
+    """The record's modification time as text PostgreSQL reads the same way (UTC if no offset).
+
+    The usual shape is checked by one regular expression and passed through untouched; anything
+    else is parsed and rewritten in a canonical form.
+    """
     for name in fields:
         value = record.get(name)
         if value is None:
             continue
         if not isinstance(value, str):
             raise RecordError(f"{name}: expected an ISO 8601 timestamp, got {type(value).__name__}")
-        return parse_timestamp(value, name)
+        if _TIMESTAMP_FAST.fullmatch(value):
+            return value
+        return parse_timestamp(value, name).isoformat()
     raise RecordError(f"{fields[0]}: missing")
 
 
@@ -259,7 +277,7 @@ def _check_children(record: dict[str, Any], children: tuple[ChildSpec, ...]) -> 
             modified = item.get("modifiedOn")
             if modified is not None and not _check_timestamp(modified):
                 raise RecordError(f"{prefix}modifiedOn: expected an ISO 8601 timestamp")
-            _check_columns(item, child.columns, prefix)
+            _check_columns(item, _column_checks(child.columns), prefix)
 
 
 def _reject_raw(record: Any) -> str:
@@ -272,27 +290,29 @@ def _reject_raw(record: Any) -> str:
 
 def prepare(
     spec: EntitySpec, records: Iterable[Any]
-) -> tuple[dict[int, tuple[datetime, bytes]], list[Reject], list[int]]:
-    """Validate records and build their COPY lines, newest version per id.
+) -> tuple[dict[int, tuple[str, bytes]], list[Reject], list[int]]:
+    """Validate records and build their COPY lines (text format), newest version per id.
 
-    Returns the COPY lines by id, the rejects, and the ids of rejected records that had a usable
-    id (a full refresh must not take those for deleted at the source).
+    Returns (modifiedOn, COPY line) by id, the rejects, and the ids of rejected records that had
+    a usable id (a full refresh must not take those for deleted at the source).
     """
-    rows: dict[int, tuple[datetime, bytes]] = {}
+    rows: dict[int, tuple[str, bytes]] = {}
     rejects: list[Reject] = []
     rejected_ids: list[int] = []
-    columns = spec.columns
+    checks = _column_checks(spec.columns)
     modified_fields = spec.modified_fields
     children = spec.children
     dumps = orjson.dumps
     for record in records:
         rid: int | None = None
         try:
-            if not isinstance(record, dict):
+            if type(record) is not dict:
                 raise RecordError(f"record: expected a JSON object, got {type(record).__name__}")
-            rid = _record_id(record)
+            candidate = record.get("id")
+            fast = type(candidate) is int and _INT64_MIN <= candidate <= _INT64_MAX
+            rid = candidate if fast else _record_id(record)
             modified = _modified_on(record, modified_fields)
-            _check_columns(record, columns, "")
+            _check_columns(record, checks, "")
             if children:
                 _check_children(record, children)
             try:
@@ -309,13 +329,11 @@ def prepare(
                 rejected_ids.append(rid)
             continue
         previous = rows.get(rid)
-        if previous is None or previous[0] <= modified:
-            line = b"%d\t%s\t%s\n" % (
-                rid,
-                modified.isoformat().encode(),
-                body.replace(b"\\", b"\\\\"),
-            )
-            rows[rid] = (modified, line)
+        if previous is not None and parse_timestamp(previous[0]) > parse_timestamp(modified):
+            continue
+        if b"\\" in body:
+            body = body.replace(b"\\", b"\\\\")
+        rows[rid] = (modified, b"%d\t%s\t%s\n" % (rid, modified.encode(), body))
     return rows, rejects, rejected_ids
 
 
@@ -331,13 +349,18 @@ def upsert_sql(spec: EntitySpec) -> str:
     sets = ", ".join(
         f"{name} = excluded.{name}" for name in [*names, "raw", "modified_on", "synced_at"]
     )
+    # One round trip: the counts, the newest modifiedOn staged, and (only when child rows must
+    # follow) the ids of the rows written.
+    written_ids = "array_agg(w.id)" if spec.children else "null::bigint[]"
     return (
-        f"insert into {spec.qualified} as t ({target_cols}) "
+        f"with w as (insert into {spec.qualified} as t ({target_cols}) "
         f"select {select_list} from pg_temp.{_STAGE} s "
         f"on conflict (tenant_id, id) do update set {sets}, deleted_at = null "
         "where t.modified_on <= excluded.modified_on "
         "and (t.raw is distinct from excluded.raw or t.deleted_at is not null) "
-        "returning t.id, (t.xmax = 0) as inserted"
+        "returning t.id, (t.xmax = 0) as inserted) "
+        "select count(*) filter (where w.inserted), count(*), "
+        f"(select max(modified_on) from pg_temp.{_STAGE}), {written_ids} from w"
     )
 
 
@@ -428,7 +451,6 @@ def load_records(
     if not rows:
         return LoadResult(rejected=len(rejects))
 
-    newest = max(modified for modified, _ in rows.values())
     conn.execute("set local time zone 'UTC'")
     conn.execute(
         f"create temp table {_STAGE} (id bigint, modified_on timestamptz, raw jsonb) on commit drop"
@@ -447,13 +469,12 @@ def load_records(
                         size = 0
                 if buffer:
                     copy.write(b"".join(buffer))
-            params = {"tenant_id": tenant_id}
-            cur.execute(upsert_sql(spec), params)
-            written = cur.fetchall()
-            inserted = sum(1 for _, is_new in written if is_new)
-            updated = len(written) - inserted
-            if spec.children and written:
-                parents = [rid for rid, _ in written]
+            cur.execute(upsert_sql(spec), {"tenant_id": tenant_id})
+            counts = cur.fetchone()
+            assert counts is not None
+            inserted, written, newest, parents = counts
+            updated = written - inserted
+            if spec.children and parents:
                 for child in spec.children:
                     delete, insert = child_sql(child)
                     cur.execute(delete, {"tenant_id": tenant_id, "parents": parents})
