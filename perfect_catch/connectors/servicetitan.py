@@ -193,13 +193,12 @@ class ServiceTitanClient:
     ) -> Iterator[ExportPage]:
         """Stream `{module}/v2/tenant/{tenant}/export/{resource}` from `from_token` (None: all).
 
-        `pageSize` is sent as well: ST's feeds use their own page size and ignore it, while
-        local stand-ins honour it so tests can cross many page boundaries cheaply.
+        ST picks the export page size itself; `page_size` applies to list endpoints only.
         """
         token = from_token
         path = f"export/{resource}"
         while True:
-            params: dict[str, Any] = {"pageSize": self.page_size}
+            params: dict[str, Any] = {}
             if token:
                 params["from"] = token
             if include_recent_changes:
@@ -425,7 +424,7 @@ def _hint_for(status: int, tenant_id: int) -> str | None:
     if status == 401:
         return f"check ST_APP_KEY and that the app is connected to tenant {tenant_id}"
     if status == 403:
-        return f"the app lacks access to this API or to tenant {tenant_id}: check its scopes"
+        return f"check ST_APP_KEY, and that the app's scopes cover this API and tenant {tenant_id}"
     if status == 429:
         return "rate limited by ServiceTitan; retries exhausted"
     return None

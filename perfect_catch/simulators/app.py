@@ -7,6 +7,7 @@ shared fault injection at runtime, and `/_admin/env` to list what clients need.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -24,11 +25,19 @@ SIZES = ("small", "medium", "large")
 
 SystemFactory = Callable[[int, str, FaultInjector], SimulatedSystem]
 
-SYSTEM_FACTORIES: dict[str, SystemFactory] = {
-    "servicetitan": lambda seed, size, faults: ServiceTitanSystem(
-        seed=seed, size=size, faults=faults
-    ),
-}
+
+def _servicetitan(seed: int, size: str, faults: FaultInjector) -> SimulatedSystem:
+    """ServiceTitan, with tenants and export page size optionally set from the environment."""
+    tenants = os.environ.get("SIM_ST_TENANT_IDS", "")
+    kwargs: dict[str, Any] = {}
+    if tenants.strip():
+        kwargs["tenant_ids"] = [int(t) for t in tenants.split(",") if t.strip()]
+    if os.environ.get("SIM_ST_EXPORT_PAGE_SIZE", "").strip():
+        kwargs["export_page_size"] = int(os.environ["SIM_ST_EXPORT_PAGE_SIZE"])
+    return ServiceTitanSystem(seed=seed, size=size, faults=faults, **kwargs)
+
+
+SYSTEM_FACTORIES: dict[str, SystemFactory] = {"servicetitan": _servicetitan}
 
 
 def _faults_endpoints(injector: FaultInjector) -> list[Route]:

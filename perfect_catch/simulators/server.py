@@ -34,6 +34,8 @@ def _uvicorn_config(app: Starlette, sock_port: int) -> uvicorn.Config:
         access_log=False,
         lifespan="off",
         timeout_keep_alive=30,
+        # A request hanging on a 'timeout' fault must not hold up shutdown.
+        timeout_graceful_shutdown=1,
     )
 
 

@@ -18,6 +18,8 @@ One run per (source, tenant, entity) at a time: a session advisory lock guards i
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -107,6 +109,62 @@ class SyncResult:
         values["watermark"] = self.watermark.isoformat() if self.watermark else None
         values["seconds"] = round(self.seconds, 3)
         return values
+
+
+_DONE = object()
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def prefetch(pages: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Iterate `pages` in a background thread, `depth` pages ahead.
+
+    Fetching and decoding the next page (network, JSON) then overlaps with loading the current
+    one (PostgreSQL). Only the background thread touches the source iterator; an error there is
+    raised here, and leaving this generator early stops and closes the source.
+    """
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                if not put(page):
+                    break
+            else:
+                put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(_Failure(exc))
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="sync-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _lock_key(spec: EntitySpec, tenant_id: int) -> str:
@@ -261,7 +319,7 @@ def _run(
             from_token=None if full else state.continuation_token,
             include_recent_changes=include_recent_changes,
         )
-        for page in pages:
+        for page in prefetch(pages):
             token = page.continue_from
             if token is not None:
                 run.token = token
@@ -276,7 +334,7 @@ def _run(
         params: dict[str, Any] = {"active": "Any"}
         if not full and state.watermark is not None:
             params["modifiedOnOrAfter"] = _iso(state.watermark)
-        for page in client.iter_list(spec.module, spec.resource, params):
+        for page in prefetch(client.iter_list(spec.module, spec.resource, params)):
             commit_page(page, None)
         newest = run.total.max_modified_on
         if newest is not None and (watermark is None or newest > watermark):

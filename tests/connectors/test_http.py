@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import socket
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -93,8 +93,10 @@ def test_total_wait_bound_stops_retrying_early(fake_clock) -> None:
     clock = fake_clock
     url = f"http://127.0.0.1:{_closed_port()}/x"
     policy = RetryPolicy(max_retries=10, base_delay=1.0, max_total_wait=5.0)
-    with ResilientClient(service="Thing", policy=policy, clock=clock.as_clock()) as client:
-        with pytest.raises(ApiError):
-            client.request("GET", url)
+    with (
+        ResilientClient(service="Thing", policy=policy, clock=clock.as_clock()) as client,
+        pytest.raises(ApiError),
+    ):
+        client.request("GET", url)
     assert clock.sleeps == [1.0, 2.0]
     assert sum(clock.sleeps) <= 5.0

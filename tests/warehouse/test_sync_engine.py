@@ -272,3 +272,43 @@ def test_result_metadata_is_plain(engine: sa.Engine) -> None:
     meta = sync_entity(engine, client, CUSTOMERS, TENANT, run_id="r1").metadata()
     assert meta["inserted"] == 1 and meta["entity"] == "customers"
     assert all(isinstance(v, str | int | float | bool | type(None)) for v in meta.values())
+
+
+def test_prefetch_raises_source_errors_and_closes_the_source_on_early_exit() -> None:
+    closed: list[bool] = []
+
+    def source(fail_at: int | None) -> Iterator[int]:
+        try:
+            for n in range(100):
+                if n == fail_at:
+                    raise TimeoutError("source failed")
+                yield n
+        finally:
+            closed.append(True)
+
+    assert list(sync.prefetch(source(None))) == list(range(100))
+    with pytest.raises(TimeoutError, match="source failed"):
+        list(sync.prefetch(source(5)))
+    reader = sync.prefetch(source(None))
+    assert next(reader) == 0
+    reader.close()
+    assert closed == [True, True, True]
+
+
+def test_source_error_mid_sync_keeps_committed_pages(engine: sa.Engine) -> None:
+    client = FakeExportClient()
+    for cid in range(1, 8):
+        client.upsert(cid, f"2024-05-01T00:00:0{cid}Z")
+    real_export = client.export
+
+    def broken_export(*args: Any, **kwargs: Any) -> Iterator[Page]:
+        for number, page in enumerate(real_export(*args, **kwargs)):
+            if number == 2:
+                raise ConnectionError("HTTP 503 after retries")
+            yield page
+
+    client.export = broken_export  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        sync_entity(engine, client, CUSTOMERS, TENANT)
+    assert state(engine).continuation_token == "t6"
+    assert sorted(table(engine)) == [1, 2, 3, 4, 5, 6]

@@ -886,55 +886,74 @@ _GL_MATERIAL = {
 }
 
 
-def invoice_item(u: Universe, i: int) -> Record:
+_ITEM_TEMPLATES: dict[tuple[int, int, int, str], Record] = {}
+
+
+def _invoice_item_template(u: Universe, sku: int, qty: int, cents: int, kind: str) -> Record:
+    """Fields fixed by (SKU, quantity): built once, copied per record."""
+    key = (sku, qty, cents, kind)
+    template = _ITEM_TEMPLATES.get(key)
+    if template is None:
+        material = kind == "Material"
+        name = cat.MATERIALS[sku] if material else cat.SERVICES[sku][0]
+        template = {
+            "id": 0,
+            "description": name,
+            "quantity": f"{qty}.00",
+            "cost": money(cents * 35 // 100),
+            "totalCost": money(qty * cents * 35 // 100),
+            "budgetCodeId": None,
+            "inventoryLocationId": None,
+            "inventoryLocation": None,
+            "price": money(cents),
+            "type": kind,
+            "skuName": name,
+            "skuId": u.id_of("materials" if material else "services", sku),
+            "total": money(qty * cents),
+            "inventory": material,
+            "taxable": material,
+            "isChargeable": True,
+            "generalLedgerAccount": _GL_MATERIAL if material else _GL_SERVICE,
+            "costOfSaleAccount": None,
+            "assetAccount": None,
+            "membershipTypeId": 0,
+            "itemGroup": None,
+            "displayName": name,
+            "soldHours": None if material else cat.SERVICES[sku][2],
+            "createdOn": "",
+            "modifiedOn": "",
+            "serviceDate": "",
+            "order": 0,
+            "businessUnit": None,
+            "createdById": None,
+            "displayInAmount": True,
+            "importId": None,
+            "exportId": None,
+            "inventoryStatus": None,
+            "addOn": False,
+            "memberPrice": None,
+            "technicianId": None,
+            "installedEquipmentId": None,
+            "estimateItemId": None,
+            "active": True,
+            "invoiceId": 0,
+        }
+        _ITEM_TEMPLATES[key] = template
+    return template
+
+
+def invoice_item(u: Universe, i: int, invoice_index: int | None = None) -> Record:
     modified_t = u.modified_ticks("invoice-items", i)
     created = format_ticks(u.created_ticks("invoice-items", i, modified_t))
-    invoice_index = u.parent("invoice-items", "invoices", i)
-    sku, qty, cents, kind = invoice_item_parts(u, i)
-    material = kind == "Material"
-    name = cat.MATERIALS[sku] if material else cat.SERVICES[sku][0]
-    return {
-        "id": u.id_of("invoice-items", i),
-        "description": name,
-        "quantity": f"{qty}.00",
-        "cost": money(cents * 35 // 100),
-        "totalCost": money(qty * cents * 35 // 100),
-        "budgetCodeId": None,
-        "inventoryLocationId": None,
-        "inventoryLocation": None,
-        "price": money(cents),
-        "type": kind,
-        "skuName": name,
-        "skuId": u.id_of("materials" if material else "services", sku),
-        "total": money(qty * cents),
-        "inventory": material,
-        "taxable": material,
-        "isChargeable": True,
-        "generalLedgerAccount": _GL_MATERIAL if material else _GL_SERVICE,
-        "costOfSaleAccount": None,
-        "assetAccount": None,
-        "membershipTypeId": 0,
-        "itemGroup": None,
-        "displayName": name,
-        "soldHours": None if material else cat.SERVICES[sku][2],
-        "createdOn": created,
-        "modifiedOn": format_ticks(modified_t),
-        "serviceDate": created,
-        "order": i - u.children("invoices", "invoice-items", invoice_index).start + 1,
-        "businessUnit": None,
-        "createdById": None,
-        "displayInAmount": True,
-        "importId": None,
-        "exportId": None,
-        "inventoryStatus": None,
-        "addOn": False,
-        "memberPrice": None,
-        "technicianId": None,
-        "installedEquipmentId": None,
-        "estimateItemId": None,
-        "active": True,
-        "invoiceId": u.id_of("invoices", invoice_index),
-    }
+    if invoice_index is None:
+        invoice_index = u.parent("invoice-items", "invoices", i)
+    record = dict(_invoice_item_template(u, *invoice_item_parts(u, i)))
+    record["id"] = u.id_of("invoice-items", i)
+    record["createdOn"] = record["serviceDate"] = created
+    record["modifiedOn"] = format_ticks(modified_t)
+    record["order"] = i - u.children("invoices", "invoice-items", invoice_index).start + 1
+    record["invoiceId"] = u.id_of("invoices", invoice_index)
+    return record
 
 
 def invoice_is_paid(u: Universe, i: int) -> bool:
@@ -951,7 +970,7 @@ def invoice(u: Universe, i: int) -> Record:
     job_index = u.parent("invoices", "jobs", i)
     customer_index = u.parent("jobs", "customers", job_index)
     location_index = first_location(u, customer_index)
-    items = [invoice_item(u, k) for k in u.children("invoices", "invoice-items", i)]
+    items = [invoice_item(u, k, i) for k in u.children("invoices", "invoice-items", i)]
     subtotal = tax = 0
     for item in items:
         cents = int(item["total"].replace(".", ""))

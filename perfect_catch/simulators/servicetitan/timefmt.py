@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 TICKS_PER_SECOND = 10_000_000
 TICKS_PER_DAY = 86_400 * TICKS_PER_SECOND
@@ -26,28 +25,34 @@ def datetime_of(ticks: int) -> datetime:
     return _EPOCH + timedelta(microseconds=ticks // 10)
 
 
-@lru_cache(maxsize=65_536)
-def _second_prefix(seconds: int) -> str:
-    return (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+_DAY_PREFIX: dict[int, str] = {}
+# "HH:MM:" per minute of a day and "SS." per second: formatting is lookups plus one int format.
+_HOUR_MINUTE = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
+_SECOND = [f"{s:02d}." for s in range(60)]
 
 
-@lru_cache(maxsize=131_072)
 def _day_prefix(day: int) -> str:
-    return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+    prefix = _DAY_PREFIX.get(day)
+    if prefix is None:
+        prefix = (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+        if len(_DAY_PREFIX) < 200_000:
+            _DAY_PREFIX[day] = prefix
+    return prefix
 
 
 def format_ticks(ticks: int) -> str:
     """ "2024-03-05T14:22:01.1234567Z" for `ticks` (hot path: no datetime per call)."""
     seconds, frac = divmod(ticks, TICKS_PER_SECOND)
     day, second_of_day = divmod(seconds, 86_400)
-    hour, rest = divmod(second_of_day, 3600)
-    minute, second = divmod(rest, 60)
-    return f"{_day_prefix(day)}{hour:02d}:{minute:02d}:{second:02d}.{frac:07d}Z"
+    minute, second = divmod(second_of_day, 60)
+    prefix = _DAY_PREFIX.get(day) or _day_prefix(day)
+    return f"{prefix}{_HOUR_MINUTE[minute]}{_SECOND[second]}{frac:07d}Z"
 
 
 def format_date(ticks: int) -> str:
     """Midnight of the day of `ticks`, as ST shows date-only values."""
-    return _second_prefix(ticks // TICKS_PER_DAY * 86_400) + "Z"
+    day = ticks // TICKS_PER_DAY
+    return f"{_DAY_PREFIX.get(day) or _day_prefix(day)}00:00:00Z"
 
 
 _INSTANT = re.compile(

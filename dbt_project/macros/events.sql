@@ -1,0 +1,112 @@
+{#- Building blocks shared by the event models in models/events/. -#}
+
+{#- The instant events are evaluated at: var `as_of`, else the database's current time. -#}
+{% macro as_of() -%}
+    {%- if var('as_of', none) -%}
+        cast('{{ var("as_of") }}' as timestamptz)
+    {%- else -%}
+        current_timestamp
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Stable id of an event: the same event type, tenant, entity and qualifier always hash to
+    the same id, so a rebuild can recognise an event it already emitted. -#}
+{% macro event_id(event_type, entity_id, qualifier="''") -%}
+    md5('{{ event_type }}' || ':' || tenant_id::text || ':' || ({{ entity_id }})::text
+        || ':' || coalesce(({{ qualifier }})::text, ''))
+{%- endmacro %}
+
+{#- Source rows worth looking at: on an incremental build, only rows synced since (lookback
+    before) the newest event this model emitted. -#}
+{% macro changed_since_last_event(synced_at) -%}
+    {%- if is_incremental() -%}
+        {{ synced_at }} > (
+            select coalesce(max(source_synced_at), '-infinity'::timestamptz) from {{ this }}
+        ) - interval '{{ var("event_lookback_hours") }} hours'
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Never emit an event twice: drop candidates whose id this model already holds. -#}
+{% macro not_yet_emitted(event_id_column='event_id') -%}
+    {%- if is_incremental() -%}
+        not exists (
+            select 1 from {{ this }} as emitted where emitted.event_id = {{ event_id_column }}
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- History rather than news: everything a model finds on its first build (or while it has
+    never emitted anything, i.e. the first load of its sources), and events that occurred more
+    than `backfill_max_age_days` before `as_of`. -#}
+{% macro is_backfill(occurred_at) -%}
+    {%- if is_incremental() -%}
+        (
+            {{ occurred_at }} < {{ as_of() }} - interval '{{ var("backfill_max_age_days") }} days'
+            or not exists (select 1 from {{ this }})
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The customer block of an event payload, from lateral lookups by primary key and index so
+    that an incremental build touches only the customers of its new events. Expects the
+    candidate relation aliased `candidate` with `tenant_id` and `customer_id`. -#}
+{% macro customer_lookups() -%}
+    left join {{ ref('stg_servicetitan__customers') }} as customer
+        on customer.tenant_id = candidate.tenant_id
+        and customer.customer_id = candidate.customer_id
+    left join lateral (
+        select contact.phone_e164, contact.do_not_text
+        from {{ ref('stg_servicetitan__customer_contacts') }} as contact
+        where contact.tenant_id = candidate.tenant_id
+            and contact.customer_id = candidate.customer_id
+            and contact.is_active
+            and contact.phone_e164 is not null
+        order by (contact.contact_type = 'MobilePhone') desc, contact.contact_id
+        limit 1
+    ) as phone on true
+    left join lateral (
+        select contact.email
+        from {{ ref('stg_servicetitan__customer_contacts') }} as contact
+        where contact.tenant_id = candidate.tenant_id
+            and contact.customer_id = candidate.customer_id
+            and contact.is_active
+            and contact.email is not null
+        order by contact.contact_id
+        limit 1
+    ) as email on true
+{%- endmacro %}
+
+{% macro customer_payload() -%}
+    jsonb_build_object(
+        'id', candidate.customer_id,
+        'name', customer.customer_name,
+        'type', customer.customer_type,
+        'phone', phone.phone_e164,
+        'do_not_text', coalesce(phone.do_not_text, false),
+        'email', email.email,
+        'do_not_mail', customer.do_not_mail
+    )
+{%- endmacro %}
+
+{#- The columns every event model ends with, in the order workflow_events unions them. -#}
+{% macro event_columns() -%}
+    event_id,
+    event_type,
+    tenant_id,
+    occurred_at,
+    customer_id,
+    job_id,
+    estimate_id,
+    invoice_id,
+    appointment_id,
+    payload,
+    is_backfill,
+    source_synced_at,
+    emitted_at
+{%- endmacro %}

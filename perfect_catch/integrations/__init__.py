@@ -1,0 +1,1 @@
+"""Integrations with GoHighLevel and CallRail: pulls into the warehouse, pushes from ST to GHL."""

@@ -1,0 +1,61 @@
+"""Simulated ServiceTitan: OAuth, export feeds, list/read/write endpoints, seeded and scalable."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.applications import Starlette
+
+from perfect_catch.simulators.faults import FaultInjector
+from perfect_catch.simulators.servicetitan.routes import build_servicetitan_app
+from perfect_catch.simulators.servicetitan.state import (
+    DEFAULT_TENANT_ID,
+    EXPORT_PAGE_SIZE,
+    ServiceTitanState,
+)
+
+__all__ = ["DEFAULT_TENANT_ID", "ServiceTitanState", "ServiceTitanSystem"]
+
+
+class ServiceTitanSystem:
+    """The ServiceTitan entry in the simulator host: API and auth under one prefix."""
+
+    name = "servicetitan"
+    prefix = "/servicetitan"
+
+    def __init__(
+        self,
+        seed: int = 1,
+        size: str = "small",
+        faults: FaultInjector | None = None,
+        tenant_ids: Sequence[int] = (DEFAULT_TENANT_ID,),
+        export_page_size: int = EXPORT_PAGE_SIZE,
+        rate_limit: int | None = None,
+        recent_window_seconds: float = 600.0,
+    ) -> None:
+        self.state = ServiceTitanState(
+            seed=seed,
+            size=size,
+            tenant_ids=tenant_ids,
+            export_page_size=export_page_size,
+            rate_limit=rate_limit,
+            recent_window_seconds=recent_window_seconds,
+        )
+        self._faults = faults or FaultInjector(seed=seed)
+        self.app: Starlette = build_servicetitan_app(self.state, self._faults)
+
+    def attach_faults(self, faults: FaultInjector) -> None:
+        """Use the host's shared injector (so `/_admin/faults` reaches this system)."""
+        self._faults = faults
+        self.app = build_servicetitan_app(self.state, faults)
+
+    def env(self, base_url: str) -> dict[str, str]:
+        root = f"{base_url}{self.prefix}"
+        return {
+            "ST_API_URL": root,
+            "ST_AUTH_URL": f"{root}/auth",
+            "ST_CLIENT_ID": self.state.client_id,
+            "ST_CLIENT_SECRET": self.state.client_secret,
+            "ST_APP_KEY": self.state.app_key,
+            "ST_TENANT_IDS": ",".join(str(t) for t in self.state.tenant_ids),
+        }

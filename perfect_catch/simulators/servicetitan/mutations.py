@@ -1,0 +1,711 @@
+"""Changes to a tenant's records: what the business does in a day, and what the API writes do.
+
+Every change goes through `TenantStore.put`, so it gets a `modifiedOn` from the simulator clock
+and shows up after the base stream in the next export. Related records change together (a
+completed job gets a Done appointment and an invoice; a paid invoice gets a payment).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from perfect_catch.simulators.servicetitan import catalog as cat
+from perfect_catch.simulators.servicetitan.records import (
+    ESTIMATE_STATUSES,
+    Record,
+    estimate_item,
+    money,
+)
+from perfect_catch.simulators.servicetitan.store import TenantStore
+from perfect_catch.simulators.servicetitan.timefmt import (
+    TICKS_PER_DAY,
+    TICKS_PER_SECOND,
+    format_date,
+    format_ticks,
+    parse_instant,
+)
+from perfect_catch.simulators.servicetitan.universe import ESTIMATE_ITEM_ID_BASE, NOTE_ID_BASE
+
+HOUR = 3600 * TICKS_PER_SECOND
+MALFORMED_KINDS = ("bad_modified_on", "missing_id", "nul_char", "wrong_type")
+
+
+class NotFound(LookupError):
+    """A referenced record does not exist; `field` names the request field that pointed at it."""
+
+    def __init__(self, entity: str, record_id: object, field: str = "id") -> None:
+        super().__init__(f"{entity} {record_id} was not found")
+        self.entity = entity
+        self.record_id = record_id
+        self.field = field
+
+
+class Invalid(ValueError):
+    """A request the real API would refuse; `errors` maps field names to messages."""
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+class Mutator:
+    """Record-level changes on one tenant, shared by the day driver, admin helpers and writes."""
+
+    def __init__(self, store: TenantStore) -> None:
+        self.store = store
+        self.u = store.universe
+        # Records created in the simulation that are still open, so later days can progress them.
+        self.open_jobs: list[int] = []
+        self.open_estimates: list[int] = []
+        self.unpaid_invoices: list[int] = []
+        self.customer_locations: dict[int, list[int]] = {}
+
+    # --- generic ------------------------------------------------------------------------------
+
+    def require(self, entity: str, record_id: int, field: str = "id") -> Record:
+        record = self.store.current_copy(entity, record_id)
+        if record is None:
+            raise NotFound(entity, record_id, field)
+        return record
+
+    def touch(
+        self,
+        entity: str,
+        record_id: int,
+        changes: dict[str, Any] | None = None,
+        ticks: int | None = None,
+    ) -> Record:
+        record = self.require(entity, record_id)
+        record.update(changes or {})
+        return self.store.put(entity, record_id, record, ticks)
+
+    def create_like(
+        self, entity: str, changes: dict[str, Any] | None = None, ticks: int | None = None
+    ) -> Record:
+        """A new record generated at the next virtual index, with `changes` applied."""
+        record_id, index = self.store.new_id(entity)
+        record = self.store.template(entity, index)
+        when = self.store.clock.tick() if ticks is None else ticks
+        record.update({"id": record_id, "createdOn": format_ticks(when), "active": True})
+        record.update(changes or {})
+        return self.store.put(entity, record_id, record, when)
+
+    def make_malformed(self, entity: str, record_id: int, kind: str) -> Record:
+        """Serve a broken version of a record, so a loader's reject path can be exercised."""
+        if kind not in MALFORMED_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(MALFORMED_KINDS)}")
+        record = self.require(entity, record_id)
+        when = self.store.clock.tick()
+        record["modifiedOn"] = format_ticks(when)
+        if kind == "bad_modified_on":
+            record["modifiedOn"] = "2025-13-45T25:61:00.0000000Z"
+        elif kind == "missing_id":
+            del record["id"]
+        elif kind == "nul_char":
+            field = "name" if isinstance(record.get("name"), str) else "modifiedOn"
+            if field == "name":
+                record["name"] = record["name"][:3] + "\u0000" + record["name"][3:]
+            else:
+                record["summary"] = "bad\u0000text"
+        else:
+            record["active"] = "yes"
+            if "id" in record:
+                record["id"] = str(record["id"])
+        return self.store.put(entity, record_id, record, when, stamp=False)
+
+    def create_tied(self, entity: str, count: int) -> list[Record]:
+        """`count` new records sharing one exact modifiedOn (ties across page boundaries)."""
+        when = self.store.clock.tick()
+        return [self.create_like(entity, ticks=when) for _ in range(count)]
+
+    def touch_tied(self, entity: str, ids: list[int]) -> list[Record]:
+        when = self.store.clock.tick()
+        return [self.touch(entity, record_id, ticks=when) for record_id in ids]
+
+    # --- CRM ----------------------------------------------------------------------------------
+
+    def locations_of(self, customer_id: int) -> list[int]:
+        if customer_id in self.customer_locations:
+            return self.customer_locations[customer_id]
+        u = self.u
+        if u.is_base("customers", customer_id):
+            children = u.children("customers", "locations", u.index_of("customers", customer_id))
+            return [u.id_of("locations", i) for i in children]
+        return []
+
+    def new_customer(self) -> Record:
+        customer = self.create_like("customers", {"mergedToId": None, "balance": 0.0})
+        location = self.create_like(
+            "locations",
+            {"customerId": customer["id"], "name": customer["name"], "mergedToId": None},
+        )
+        customer["address"] = dict(location["address"])
+        self.store.put("customers", customer["id"], customer, self.store.clock.now)
+        self.customer_locations[customer["id"]] = [location["id"]]
+        for position in (0, 1):
+            contact_id, index = self.store.new_id("customer-contacts")
+            contact = self.store.template("customer-contacts", index)
+            first, last = (
+                customer["name"].split(" ", 1)
+                if " " in customer["name"]
+                else (customer["name"], "")
+            )
+            if position == 1:
+                contact.update(
+                    {
+                        "type": "Email",
+                        "phoneSettings": None,
+                        "value": f"{first}.{last}@gmail.com".lower().replace(" ", ""),
+                    }
+                )
+            contact.update(
+                {
+                    "id": contact_id,
+                    "customerId": customer["id"],
+                    "active": True,
+                    "createdOn": customer["createdOn"],
+                }
+            )
+            self.store.put("customer-contacts", contact_id, contact)
+        return customer
+
+    def merge_customer(self, source_id: int, target_id: int) -> Record:
+        self.require("customers", target_id, "mergedToId")
+        target_locations = self.locations_of(target_id)
+        for location_id in self.locations_of(source_id):
+            self.touch(
+                "locations",
+                location_id,
+                {
+                    "active": False,
+                    "mergedToId": target_locations[0] if target_locations else None,
+                },
+            )
+        return self.touch("customers", source_id, {"active": False, "mergedToId": target_id})
+
+    def add_note(self, entity: str, record_id: int, text: str, pin: bool = False) -> Record:
+        if not isinstance(text, str) or not text.strip():
+            raise Invalid("The Text field is required.", {"text": ["The Text field is required."]})
+        self.require(entity, record_id)
+        self.touch(entity, record_id)
+        now = format_ticks(self.store.clock.now)
+        notes = self.store.notes.setdefault((entity, record_id), [])
+        note = {
+            "id": NOTE_ID_BASE + sum(len(v) for v in self.store.notes.values()),
+            "text": text,
+            "isPinned": bool(pin),
+            "createdById": self.u.id_of("employees", 0),
+            "createdOn": now,
+            "modifiedOn": now,
+        }
+        notes.append(note)
+        return note
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    def create_job(self, body: dict[str, Any]) -> Record:
+        """POST jpm/v2/tenant/{t}/jobs: validate like ST, then job + appointments + assignments."""
+        errors: dict[str, list[str]] = {}
+        for field in ("customerId", "locationId", "businessUnitId", "jobTypeId", "campaignId"):
+            if not isinstance(body.get(field), int) or isinstance(body.get(field), bool):
+                errors[field] = [f"The {field} field is required."]
+        appointments = body.get("appointments")
+        if not isinstance(appointments, list) or not appointments:
+            errors["appointments"] = ["At least one appointment is required."]
+        if errors:
+            raise Invalid("One or more validation errors occurred.", errors)
+        for field, entity in (
+            ("customerId", "customers"),
+            ("locationId", "locations"),
+            ("businessUnitId", "business-units"),
+            ("jobTypeId", "job-types"),
+            ("campaignId", "campaigns"),
+        ):
+            if not self.store.exists(entity, body[field]):
+                raise Invalid(
+                    f"{entity} {body[field]} not found.",
+                    {field: [f"{field} {body[field]} does not exist."]},
+                )
+        if body["locationId"] not in self.locations_of(body["customerId"]):
+            raise Invalid(
+                "Location does not belong to the customer.",
+                {"locationId": ["Location does not belong to the customer."]},
+            )
+        windows = []
+        for n, window in enumerate(appointments):
+            try:
+                start, end = parse_instant(window["start"]), parse_instant(window["end"])
+            except (KeyError, TypeError, ValueError):
+                raise Invalid(
+                    "Invalid appointment.",
+                    {f"appointments[{n}]": ["start and end must be date-times."]},
+                ) from None
+            if end <= start:
+                raise Invalid(
+                    "Invalid appointment.", {f"appointments[{n}].end": ["end must be after start."]}
+                )
+            windows.append((start, end, window.get("technicianIds") or []))
+        job_id, index = self.store.new_id("jobs")
+        job = self.store.template("jobs", index)
+        created = format_ticks(self.store.clock.tick())
+        appointment_ids = [self.store.new_id("appointments")[0] for _ in windows]
+        job.update(
+            {
+                "id": job_id,
+                "customerId": body["customerId"],
+                "locationId": body["locationId"],
+                "businessUnitId": body["businessUnitId"],
+                "jobTypeId": body["jobTypeId"],
+                "priority": body.get("priority") or "Normal",
+                "campaignId": body["campaignId"],
+                "summary": body.get("summary"),
+                "jobStatus": "Scheduled",
+                "completedOn": None,
+                "appointmentCount": len(windows),
+                "firstAppointmentId": appointment_ids[0],
+                "lastAppointmentId": appointment_ids[-1],
+                "invoiceId": 0,
+                "total": None,
+                "estimateIds": [],
+                "createdOn": created,
+                "customerPo": body.get("customerPo") or "",
+                "soldById": body.get("soldById"),
+                "tagTypeIds": body.get("tagTypeIds") or [],
+                "active": True,
+            }
+        )
+        job = self.store.put("jobs", job_id, job)
+        for appointment_id, (start, end, technicians) in zip(appointment_ids, windows, strict=True):
+            self._new_appointment(job, appointment_id, start, end, technicians)
+        self.open_jobs.append(job_id)
+        return job
+
+    def _new_appointment(
+        self, job: Record, appointment_id: int, start: int, end: int, technicians: list[int]
+    ) -> Record:
+        index = self.u.index_of("appointments", appointment_id)
+        appointment = self.store.template("appointments", index)
+        now = format_ticks(self.store.clock.now)
+        appointment.update(
+            {
+                "id": appointment_id,
+                "jobId": job["id"],
+                "customerId": job["customerId"],
+                "appointmentNumber": f"{job['jobNumber']}-1",
+                "start": format_ticks(start),
+                "end": format_ticks(end),
+                "arrivalWindowStart": format_ticks(start),
+                "arrivalWindowEnd": format_ticks(end),
+                "status": "Scheduled",
+                "createdOn": now,
+                "isConfirmed": False,
+                "active": True,
+                "unused": False,
+            }
+        )
+        self.store.put("appointments", appointment_id, appointment)
+        if not technicians:
+            technicians = [self.u.id_of("technicians", index % 13)]
+        for technician_id in technicians:
+            self.create_like(
+                "appointment-assignments",
+                {
+                    "technicianId": technician_id,
+                    "jobId": job["id"],
+                    "appointmentId": appointment_id,
+                    "status": "Scheduled",
+                    "assignedOn": now,
+                },
+            )
+        return appointment
+
+    def reschedule(self, appointment_id: int, body: dict[str, Any]) -> Record:
+        record = self.require("appointments", appointment_id)
+        try:
+            start, end = parse_instant(body["start"]), parse_instant(body["end"])
+        except (KeyError, TypeError, ValueError):
+            raise Invalid(
+                "Invalid reschedule request.", {"start": ["start and end must be date-times."]}
+            ) from None
+        if end <= start:
+            raise Invalid("Invalid reschedule request.", {"end": ["end must be after start."]})
+        if record.get("status") in ("Done", "Canceled"):
+            raise Invalid(f"Appointment is {record['status']} and cannot be rescheduled.")
+        window_start = body.get("arrivalWindowStart") or body["start"]
+        window_end = body.get("arrivalWindowEnd") or body["end"]
+        return self.touch(
+            "appointments",
+            appointment_id,
+            {
+                "start": format_ticks(start),
+                "end": format_ticks(end),
+                "arrivalWindowStart": format_ticks(parse_instant(window_start)),
+                "arrivalWindowEnd": format_ticks(parse_instant(window_end)),
+                "status": "Scheduled",
+            },
+        )
+
+    def complete_job(self, job_id: int) -> Record:
+        job = self.require("jobs", job_id)
+        now = self.store.clock.tick()
+        job.update({"jobStatus": "Completed", "completedOn": format_ticks(now)})
+        for appointment_id in range(job["firstAppointmentId"], job["lastAppointmentId"] + 1):
+            if self.store.exists("appointments", appointment_id):
+                appointment = self.require("appointments", appointment_id)
+                if appointment.get("jobId") == job_id:
+                    self.touch(
+                        "appointments", appointment_id, {"status": "Done", "isConfirmed": True}
+                    )
+        invoice = self.create_invoice(job)
+        job.update({"invoiceId": invoice["id"], "total": float(invoice["total"])})
+        if job_id in self.open_jobs:
+            self.open_jobs.remove(job_id)
+        return self.store.put("jobs", job_id, job)
+
+    def create_invoice(self, job: Record) -> Record:
+        invoice_id, index = self.store.new_id("invoices")
+        invoice = self.store.template("invoices", index)
+        now = self.store.clock.tick()
+        items = []
+        for order in range(1, 3):
+            item = self.create_like(
+                "invoice-items", {"invoiceId": invoice_id, "order": order}, ticks=now
+            )
+            items.append(item)
+        subtotal = sum(int(i["total"].replace(".", "")) for i in items)
+        tax = sum(int(i["total"].replace(".", "")) * 86 // 1000 for i in items if i["taxable"])
+        customer = self.store.get("customers", job["customerId"]) or {}
+        invoice.update(
+            {
+                "id": invoice_id,
+                "items": items,
+                "summary": items[0]["description"],
+                "subTotal": money(subtotal),
+                "salesTax": money(tax),
+                "total": money(subtotal + tax),
+                "balance": money(subtotal + tax),
+                "paidOn": None,
+                "syncStatus": "Pending",
+                "referenceNumber": job["jobNumber"],
+                "invoiceDate": format_date(now),
+                "dueDate": format_date(now + 30 * TICKS_PER_DAY),
+                "createdOn": format_ticks(now),
+                "customer": {"id": job["customerId"], "name": customer.get("name")},
+                "location": {"id": job["locationId"], "name": customer.get("name")},
+                "job": {
+                    "id": job["id"],
+                    "number": job["jobNumber"],
+                    "type": cat.JOB_TYPES[
+                        self.u.index_of("job-types", job["jobTypeId"]) % len(cat.JOB_TYPES)
+                    ][0],
+                },
+                "sentStatus": "NotSent",
+                "active": True,
+            }
+        )
+        self.unpaid_invoices.append(invoice_id)
+        return self.store.put("invoices", invoice_id, invoice, now)
+
+    def pay_invoice(self, invoice_id: int) -> Record:
+        invoice = self.require("invoices", invoice_id)
+        now = self.store.clock.tick()
+        self.create_like(
+            "payments",
+            {
+                "total": invoice["balance"],
+                "customer": invoice["customer"],
+                "appliedTo": [
+                    {
+                        "appliedAmount": invoice["balance"],
+                        "appliedBy": "system",
+                        "appliedId": invoice_id + 1,
+                        "appliedOn": format_ticks(now),
+                        "appliedTo": invoice_id,
+                        "appliedToReferenceNumber": invoice.get("referenceNumber"),
+                    }
+                ],
+                "date": format_ticks(now),
+                "unappliedAmount": "0.00",
+            },
+            ticks=now,
+        )
+        if invoice_id in self.unpaid_invoices:
+            self.unpaid_invoices.remove(invoice_id)
+        return self.touch(
+            "invoices",
+            invoice_id,
+            {"balance": "0.00", "paidOn": format_ticks(now), "syncStatus": "Exported"},
+            now,
+        )
+
+    # --- estimates ----------------------------------------------------------------------------
+
+    def new_estimate(self, job: Record | None, customer_id: int) -> Record:
+        locations = self.locations_of(customer_id)
+        estimate = self.create_like(
+            "estimates",
+            {
+                "jobId": job["id"] if job else None,
+                "jobNumber": job["jobNumber"] if job else None,
+                "customerId": customer_id,
+                "locationId": locations[0] if locations else None,
+                "status": {"value": 1, "name": ESTIMATE_STATUSES[1]},
+                "soldOn": None,
+                "soldBy": None,
+            },
+        )
+        self.open_estimates.append(estimate["id"])
+        return estimate
+
+    def _estimate_status(self, estimate_id: int, value: int, extra: dict[str, Any]) -> Record:
+        estimate = self.require("estimates", estimate_id)
+        if estimate["status"]["value"] != 1:
+            raise Invalid(
+                f"Estimate {estimate_id} is {estimate['status']['name']}, not Open.",
+                {"status": [f"Estimate is already {estimate['status']['name']}."]},
+            )
+        if estimate_id in self.open_estimates:
+            self.open_estimates.remove(estimate_id)
+        return self.touch(
+            "estimates",
+            estimate_id,
+            {"status": {"value": value, "name": ESTIMATE_STATUSES[value]}, **extra},
+        )
+
+    def sell_estimate(self, estimate_id: int, sold_by: Any) -> Record:
+        if not isinstance(sold_by, int) or isinstance(sold_by, bool):
+            raise Invalid(
+                "The soldBy field is required.", {"soldBy": ["The soldBy field is required."]}
+            )
+        if not self.store.exists("technicians", sold_by):
+            raise Invalid(
+                f"Technician {sold_by} not found.",
+                {"soldBy": [f"Technician {sold_by} does not exist."]},
+            )
+        return self._estimate_status(
+            estimate_id, 2, {"soldOn": format_ticks(self.store.clock.now), "soldBy": sold_by}
+        )
+
+    def dismiss_estimate(self, estimate_id: int) -> Record:
+        return self._estimate_status(estimate_id, 3, {})
+
+    def upsert_estimate_item(self, estimate_id: int, body: dict[str, Any]) -> Record:
+        """PUT salestech/.../estimates/{id}/items: add an item, or update one by `id`."""
+        estimate = self.require("estimates", estimate_id)
+        quantity = body.get("quantity", 1.0)
+        if not isinstance(quantity, int | float) or quantity <= 0:
+            raise Invalid("Invalid quantity.", {"quantity": ["Quantity must be positive."]})
+        items: list[Record] = estimate.get("items") or []
+        stamp = format_ticks(self.store.clock.now)
+        item_id = body.get("id")
+        existing = next((i for i in items if i["id"] == item_id), None) if item_id else None
+        if item_id and existing is None:
+            raise NotFound("estimate item", item_id)
+        if existing is None:
+            sku_id = body.get("skuId")
+            if not isinstance(sku_id, int) or not self.store.exists("services", sku_id):
+                raise Invalid(f"SKU {sku_id} not found.", {"skuId": [f"SKU {sku_id} not found."]})
+            service_index = self.u.index_of("services", sku_id) % len(cat.SERVICES)
+            new_id = (
+                ESTIMATE_ITEM_ID_BASE
+                + self.u.index_of("estimates", estimate_id) * 8
+                + 8
+                + len(items)
+                + 1_000_000_000
+            )
+            existing = estimate_item(self.u, new_id, service_index, float(quantity), stamp)
+            items.append(existing)
+        price = body.get("unitPrice", existing["unitRate"])
+        existing.update(
+            {
+                "qty": float(quantity),
+                "unitRate": float(price),
+                "total": round(float(quantity) * float(price), 2),
+                "modifiedOn": stamp,
+                "description": body.get("description") or existing["description"],
+            }
+        )
+        if "unitCost" in body:
+            existing["unitCost"] = float(body["unitCost"])
+            existing["totalCost"] = round(float(body["unitCost"]) * float(quantity), 2)
+        estimate["items"] = items
+        estimate["subtotal"] = round(sum(i["total"] for i in items), 2)
+        self.store.put("estimates", estimate_id, estimate)
+        return {**existing, "estimateId": estimate_id}
+
+    # --- a business day -----------------------------------------------------------------------
+
+    def _random_base(self, rng: random.Random, entity: str, newest_share: float = 1.0) -> int:
+        count = self.u.counts[entity]
+        low = int(count * (1 - newest_share))
+        return self.u.id_of(entity, rng.randrange(low, count))
+
+    def business_day(self, day_number: int) -> dict[str, int]:
+        """One day of work: new customers and jobs, completions, sales, payments, merges."""
+        u = self.u
+        rng = random.Random(f"day:{u.seed}:{u.tenant_id}:{day_number}")
+        scale = max(1, u.counts["customers"] // 1600)
+        plan = {
+            "new_customers": scale + rng.randrange(2),
+            "new_jobs": 2 * scale + rng.randrange(2),
+            "completed_jobs": 2 * scale,
+            "new_estimates": scale + rng.randrange(2),
+            "sold_estimates": scale,
+            "dismissed_estimates": rng.randrange(2) * scale,
+            "paid_invoices": 2 * scale,
+            "reminded_invoices": scale,
+            "merged_customers": 1 if rng.random() < 0.3 else 0,
+            "deactivated_customers": 1 if rng.random() < 0.3 else 0,
+            "updated_contacts": scale,
+        }
+        done = dict.fromkeys(plan, 0)
+        for _ in range(plan["new_customers"]):
+            self.new_customer()
+            done["new_customers"] += 1
+        for _ in range(plan["new_jobs"]):
+            customer_id = self._random_base(rng, "customers")
+            location_id = self.locations_of(customer_id)[0]
+            jt = rng.randrange(len(cat.JOB_TYPES))
+            start = (
+                self.store.clock.now // TICKS_PER_DAY + 1 + rng.randrange(7)
+            ) * TICKS_PER_DAY + (14 + 2 * rng.randrange(4)) * HOUR
+            self.create_job(
+                {
+                    "customerId": customer_id,
+                    "locationId": location_id,
+                    "businessUnitId": u.id_of("business-units", cat.JOB_TYPES[jt][1]),
+                    "jobTypeId": u.id_of("job-types", jt),
+                    "priority": cat.JOB_TYPES[jt][3],
+                    "campaignId": u.id_of("campaigns", rng.randrange(len(cat.CAMPAIGNS))),
+                    "appointments": [
+                        {"start": format_ticks(start), "end": format_ticks(start + 2 * HOUR)}
+                    ],
+                }
+            )
+            done["new_jobs"] += 1
+        for _ in range(plan["completed_jobs"]):
+            candidates = self.open_jobs[: -plan["new_jobs"]] or self.open_jobs
+            job_id = candidates[0] if candidates else self._random_base(rng, "jobs", 0.02)
+            job = self.store.get("jobs", job_id)
+            if job and job.get("jobStatus") not in ("Completed", "Canceled"):
+                self.complete_job(job_id)
+                done["completed_jobs"] += 1
+                if rng.random() < 0.5 and done["new_estimates"] < plan["new_estimates"]:
+                    self.new_estimate(self.store.get("jobs", job_id), job["customerId"])
+                    done["new_estimates"] += 1
+            elif job_id in self.open_jobs:
+                self.open_jobs.remove(job_id)
+        while done["new_estimates"] < plan["new_estimates"]:
+            self.new_estimate(None, self._random_base(rng, "customers"))
+            done["new_estimates"] += 1
+        for kind, value in (("sold_estimates", 2), ("dismissed_estimates", 3)):
+            for _ in range(plan[kind]):
+                pool = self.open_estimates or [self._random_base(rng, "estimates", 0.05)]
+                estimate_id = pool[rng.randrange(len(pool))]
+                try:
+                    if value == 2:
+                        self.sell_estimate(estimate_id, u.id_of("technicians", rng.randrange(13)))
+                    else:
+                        self.dismiss_estimate(estimate_id)
+                    done[kind] += 1
+                except Invalid:
+                    if estimate_id in self.open_estimates:
+                        self.open_estimates.remove(estimate_id)
+        for _ in range(plan["paid_invoices"]):
+            pool = self.unpaid_invoices or [self._random_base(rng, "invoices", 0.03)]
+            invoice_id = pool[0]
+            invoice = self.store.get("invoices", invoice_id)
+            if invoice and invoice.get("balance") != "0.00":
+                self.pay_invoice(invoice_id)
+                done["paid_invoices"] += 1
+            elif invoice_id in self.unpaid_invoices:
+                self.unpaid_invoices.remove(invoice_id)
+        for _ in range(plan["reminded_invoices"]):
+            invoice_id = self._random_base(rng, "invoices", 0.03)
+            invoice = self.store.get("invoices", invoice_id)
+            if invoice and invoice.get("balance") != "0.00":
+                self.touch("invoices", invoice_id, {"sentStatus": "Sent"})
+                done["reminded_invoices"] += 1
+        for _ in range(plan["merged_customers"]):
+            source = self._random_base(rng, "customers")
+            target = self._random_base(rng, "customers")
+            current = self.store.get("customers", source)
+            if source != target and current and current.get("mergedToId") is None:
+                self.merge_customer(source, target)
+                done["merged_customers"] += 1
+        for _ in range(plan["deactivated_customers"]):
+            customer_id = self._random_base(rng, "customers")
+            self.touch("customers", customer_id, {"active": False})
+            done["deactivated_customers"] += 1
+        for _ in range(plan["updated_contacts"]):
+            contact_id = self._random_base(rng, "customer-contacts")
+            contact = self.require("customer-contacts", contact_id)
+            if contact.get("type") != "Email":
+                self.touch(
+                    "customer-contacts", contact_id, {"memo": "updated by office", "active": True}
+                )
+                done["updated_contacts"] += 1
+        return done
+
+    # --- dispatch -----------------------------------------------------------------------------
+
+    def capacity(self, body: dict[str, Any]) -> Record:
+        """POST dispatch/v2/tenant/{t}/capacity: two-hour slots per day for the technicians."""
+        errors: dict[str, list[str]] = {}
+        for field in ("startsOnOrAfter", "endsOnOrBefore"):
+            if not isinstance(body.get(field), str):
+                errors[field] = [f"The {field} field is required."]
+        if "skillBasedAvailability" not in body:
+            errors["skillBasedAvailability"] = ["The skillBasedAvailability field is required."]
+        if errors:
+            raise Invalid("One or more validation errors occurred.", errors)
+        try:
+            start, end = (
+                parse_instant(body["startsOnOrAfter"]),
+                parse_instant(body["endsOnOrBefore"]),
+            )
+        except ValueError:
+            raise Invalid("Invalid date range.", {"startsOnOrAfter": ["Invalid date."]}) from None
+        if end <= start or end - start > 31 * TICKS_PER_DAY:
+            raise Invalid(
+                "Invalid date range.",
+                {"endsOnOrBefore": ["Range must be positive and at most 31 days."]},
+            )
+        units = body.get("businessUnitIds") or [
+            self.u.id_of("business-units", i) for i in range(self.u.counts["business-units"])
+        ]
+        technicians = [self.u.id_of("technicians", i) for i in range(13)]
+        availabilities = []
+        day = start // TICKS_PER_DAY * TICKS_PER_DAY
+        while day < end:
+            for hour in (14, 16, 18, 20):
+                slot = day + hour * HOUR
+                if slot < start or slot + 2 * HOUR > end:
+                    continue
+                busy = (slot // HOUR * 2654435761 + self.u.seed) % (len(technicians) + 1)
+                free = technicians[busy:]
+                availabilities.append(
+                    {
+                        "start": format_ticks(slot),
+                        "end": format_ticks(slot + 2 * HOUR),
+                        "startUtc": format_ticks(slot),
+                        "endUtc": format_ticks(slot + 2 * HOUR),
+                        "businessUnitIds": units,
+                        "totalAvailability": 2.0 * len(technicians),
+                        "openAvailability": 2.0 * len(free),
+                        "technicians": [
+                            {
+                                "id": t,
+                                "name": None,
+                                "status": "Available",
+                                "hasRequiredSkills": True,
+                            }
+                            for t in free
+                        ],
+                        "isAvailable": bool(free),
+                        "isExceedingIdealBookingPercentage": False,
+                    }
+                )
+            day += TICKS_PER_DAY
+        return {"timeStamp": format_ticks(self.store.clock.now), "availabilities": availabilities}

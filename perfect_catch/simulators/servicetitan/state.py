@@ -1,0 +1,198 @@
+"""In-process handle on the simulated ServiceTitan: tenants, clock, credentials and the driver.
+
+Tests and the demo use this object directly (ground truth, targeted mutations, advancing time);
+the HTTP routes use the same object, so what one changes the other sees.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from perfect_catch.simulators.servicetitan.mutations import Mutator
+from perfect_catch.simulators.servicetitan.records import GENERATORS, Record
+from perfect_catch.simulators.servicetitan.store import SimClock, TenantStore
+from perfect_catch.simulators.servicetitan.timefmt import (
+    TICKS_PER_DAY,
+    TICKS_PER_SECOND,
+    datetime_of,
+)
+from perfect_catch.simulators.servicetitan.universe import Universe
+
+DEFAULT_TENANT_ID = 1_000_001
+CLIENT_ID = "cid.perfect-catch-sim"
+CLIENT_SECRET = "cs1.perfect-catch-sim-secret"
+APP_KEY = "ak1.perfect-catch-sim"
+TOKEN_TTL_SECONDS = 900
+EXPORT_PAGE_SIZE = 5000
+BUSINESS_DAY_START_HOUR = 15  # 08:00 in Arizona (UTC-7)
+
+
+class ServiceTitanState:
+    """Everything the ServiceTitan simulator knows, for one seed and size."""
+
+    def __init__(
+        self,
+        seed: int = 1,
+        size: str = "small",
+        tenant_ids: Sequence[int] = (DEFAULT_TENANT_ID,),
+        export_page_size: int = EXPORT_PAGE_SIZE,
+        rate_limit: int | None = None,
+        recent_window_seconds: float = 600.0,
+        client_id: str = CLIENT_ID,
+        client_secret: str = CLIENT_SECRET,
+        app_key: str = APP_KEY,
+    ) -> None:
+        if rate_limit is None:
+            rate_limit = int(os.environ.get("SIM_ST_RATE_LIMIT", "60"))
+        self.seed = seed
+        self.size = size
+        self.export_page_size = export_page_size
+        self.rate_limit = rate_limit
+        self.recent_window_ticks = int(recent_window_seconds * TICKS_PER_SECOND)
+        self.client_id, self.client_secret, self.app_key = client_id, client_secret, app_key
+        self.lock = threading.RLock()
+        self.clock = SimClock()
+        self.days_simulated = 0
+        self.tenants: dict[int, TenantStore] = {}
+        self.mutators: dict[int, Mutator] = {}
+        for tenant_id in tenant_ids:
+            store = TenantStore(Universe(seed, tenant_id, size), self.clock, self.lock)
+            self.tenants[tenant_id] = store
+            self.mutators[tenant_id] = Mutator(store)
+        self._tokens: dict[str, float] = {}
+        self._requests: dict[int, deque[float]] = {t: deque() for t in self.tenants}
+
+    @property
+    def tenant_ids(self) -> list[int]:
+        return list(self.tenants)
+
+    def store(self, tenant_id: int | None = None) -> TenantStore:
+        return self.tenants[self.tenant_ids[0] if tenant_id is None else tenant_id]
+
+    def mutator(self, tenant_id: int | None = None) -> Mutator:
+        return self.mutators[self.tenant_ids[0] if tenant_id is None else tenant_id]
+
+    # --- ground truth -------------------------------------------------------------------------
+
+    def records(self, entity: str, tenant_id: int | None = None) -> Iterator[Record]:
+        """Every current record of `entity`, exactly as a full export returns it, feed order."""
+        if entity not in GENERATORS:
+            raise KeyError(f"unknown entity {entity!r}; known: {', '.join(GENERATORS)}")
+        return self.store(tenant_id).records(entity)
+
+    def ground_truth(self, tenant_id: int, entity: str) -> Iterator[Record]:
+        """`records` with the (tenant, entity) argument order of the sync code."""
+        return self.records(entity, tenant_id)
+
+    def get(self, entity: str, record_id: int, tenant_id: int | None = None) -> Record | None:
+        return self.store(tenant_id).get(entity, record_id)
+
+    def now(self) -> str:
+        return datetime_of(self.clock.now).isoformat()
+
+    # --- targeted changes ---------------------------------------------------------------------
+
+    def touch(
+        self,
+        entity: str,
+        ids: Sequence[int],
+        tenant_id: int | None = None,
+        same_instant: bool = False,
+        **changes: Any,
+    ) -> list[Record]:
+        """New versions of records (optionally with field changes), each with a new modifiedOn."""
+        with self.lock:
+            mutator = self.mutator(tenant_id)
+            if same_instant:
+                when = self.clock.tick()
+                return [mutator.touch(entity, i, changes, when) for i in ids]
+            return [mutator.touch(entity, i, changes) for i in ids]
+
+    def modify(
+        self, entity: str, record_id: int, tenant_id: int | None = None, **changes: Any
+    ) -> Record:
+        return self.touch(entity, [record_id], tenant_id, **changes)[0]
+
+    def make_malformed(
+        self,
+        entity: str,
+        record_id: int,
+        kind: str = "bad_modified_on",
+        tenant_id: int | None = None,
+    ) -> Record:
+        """Serve a broken version: kind is bad_modified_on, missing_id, nul_char or wrong_type."""
+        with self.lock:
+            return self.mutator(tenant_id).make_malformed(entity, record_id, kind)
+
+    def create_tied(self, entity: str, count: int, tenant_id: int | None = None) -> list[Record]:
+        """Create `count` new records that share one exact modifiedOn."""
+        with self.lock:
+            return self.mutator(tenant_id).create_tied(entity, count)
+
+    # --- time ---------------------------------------------------------------------------------
+
+    def advance(self, days: int = 1) -> list[dict[str, int]]:
+        """Simulate `days` business days (weekends are skipped) in every tenant."""
+        return [self.simulate_business_day() for _ in range(days)]
+
+    def simulate_business_day(self) -> dict[str, int]:
+        with self.lock:
+            day = self.clock.now // TICKS_PER_DAY + 1
+            while datetime_of(day * TICKS_PER_DAY).weekday() >= 5:
+                day += 1
+            self.clock.now = max(
+                self.clock.now,
+                day * TICKS_PER_DAY + BUSINESS_DAY_START_HOUR * 3600 * TICKS_PER_SECOND,
+            )
+            self.days_simulated += 1
+            totals: dict[str, int] = {}
+            for mutator in self.mutators.values():
+                for key, value in mutator.business_day(self.days_simulated).items():
+                    totals[key] = totals.get(key, 0) + value
+            return totals
+
+    # --- auth and rate limits -----------------------------------------------------------------
+
+    def issue_token(self, ttl_seconds: float) -> str:
+        token = secrets.token_urlsafe(32)
+        now = time.monotonic()
+        with self.lock:
+            self._tokens = {t: exp for t, exp in self._tokens.items() if exp > now}
+            self._tokens[token] = now + ttl_seconds
+        return token
+
+    def token_valid(self, token: str) -> bool:
+        expiry = self._tokens.get(token)
+        return expiry is not None and expiry > time.monotonic()
+
+    def expire_tokens(self) -> None:
+        """Make every issued token expired now (clients must fetch a new one)."""
+        with self.lock:
+            self._tokens = dict.fromkeys(self._tokens, 0.0)
+
+    def rate_limited(self, tenant_id: int) -> int:
+        """Seconds to wait if `tenant_id` is over its per-second limit, else 0."""
+        if self.rate_limit <= 0:
+            return 0
+        now = time.monotonic()
+        window = self._requests.setdefault(tenant_id, deque())
+        with self.lock:
+            while window and window[0] <= now - 1.0:
+                window.popleft()
+            if len(window) >= self.rate_limit:
+                return max(1, int(window[0] + 1.0 - now + 0.999))
+            window.append(now)
+        return 0
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "now": self.now(),
+            "daysSimulated": self.days_simulated,
+            "tenants": [store.stats() for store in self.tenants.values()],
+        }

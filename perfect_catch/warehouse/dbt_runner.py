@@ -1,0 +1,186 @@
+"""Running the dbt project from plain Python: `dbt build` for the CLI, `run-once` and tests.
+
+dbt runs as a subprocess (the `dbt` next to this interpreter), with the warehouse connection in
+its environment (`dbt_env`), so one process can build several databases in turn and dbt's global
+state never leaks between invocations. The outcome comes from `run_results.json`, not from
+scraping logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perfect_catch.warehouse.dbt_env import PROJECT_DIR, dbt_env
+
+MANIFEST = PROJECT_DIR / "target" / "manifest.json"
+
+
+class DbtError(RuntimeError):
+    """A dbt invocation failed; the message names the failing nodes and what dbt said."""
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """One model, test, seed or snapshot of an invocation."""
+
+    unique_id: str
+    status: str
+    seconds: float
+    message: str | None
+    failures: int | None
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    """What one dbt invocation did."""
+
+    args: tuple[str, ...]
+    returncode: int
+    seconds: float
+    nodes: tuple[NodeResult, ...] = ()
+    output: str = field(default="", repr=False)
+
+    @property
+    def success(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def failed(self) -> tuple[NodeResult, ...]:
+        return tuple(n for n in self.nodes if n.status in ("error", "fail", "runtime error"))
+
+    def node(self, name: str) -> NodeResult:
+        """The result of the node whose unique id ends with `.name`."""
+        for result in self.nodes:
+            if result.unique_id.endswith(f".{name}"):
+                return result
+        raise KeyError(f"no dbt node named {name!r} in this invocation")
+
+    def check(self) -> DbtResult:
+        """Self, or a `DbtError` naming each failing node and dbt's message."""
+        if self.success:
+            return self
+        lines = [f"{n.unique_id}: {n.status}: {n.message}" for n in self.failed]
+        if not lines:
+            lines = self.output.strip().splitlines()[-15:]
+        raise DbtError(f"dbt {' '.join(self.args[:1])} failed:\n" + "\n".join(lines))
+
+
+def dbt_executable() -> str:
+    """The `dbt` installed beside this interpreter, else the one on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("dbt")
+    if found is None:
+        raise DbtError("the dbt executable is not installed (pip install dbt-postgres)")
+    return found
+
+
+def _nodes(target_path: Path) -> tuple[NodeResult, ...]:
+    path = target_path / "run_results.json"
+    if not path.exists():
+        return ()
+    data = json.loads(path.read_text())
+    return tuple(
+        NodeResult(
+            unique_id=r["unique_id"],
+            status=r["status"],
+            seconds=float(r.get("execution_time") or 0.0),
+            message=r.get("message"),
+            failures=r.get("failures"),
+        )
+        for r in data.get("results", [])
+    )
+
+
+def invoke(
+    args: Sequence[str],
+    *,
+    url: str | None = None,
+    target_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> DbtResult:
+    """Run `dbt <args>` on the project against `url` (default: the configured warehouse)."""
+    target = Path(target_path) if target_path else PROJECT_DIR / "target"
+    run_results = target / "run_results.json"
+    run_results.unlink(missing_ok=True)
+    full_env = {
+        **os.environ,
+        **dbt_env(url),
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        "DBT_PROJECT_DIR": str(PROJECT_DIR),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **(env or {}),
+    }
+    started = time.monotonic()
+    proc = subprocess.run(
+        [dbt_executable(), *args],
+        cwd=PROJECT_DIR,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return DbtResult(
+        args=tuple(args),
+        returncode=proc.returncode,
+        seconds=time.monotonic() - started,
+        nodes=_nodes(target),
+        output=proc.stdout + proc.stderr,
+    )
+
+
+def _selection_args(
+    select: str | Sequence[str] | None, exclude: str | Sequence[str] | None
+) -> list[str]:
+    out: list[str] = []
+    for flag, value in (("--select", select), ("--exclude", exclude)):
+        if value:
+            out += [flag, *([value] if isinstance(value, str) else value)]
+    return out
+
+
+def build(
+    select: str | Sequence[str] | None = None,
+    full_refresh: bool = False,
+    vars: Mapping[str, Any] | None = None,
+    *,
+    exclude: str | Sequence[str] | None = None,
+    url: str | None = None,
+    target_path: Path | None = None,
+) -> DbtResult:
+    """`dbt build` (models and their tests) on the warehouse; check `.success` or `.check()`.
+
+    `vars` are dbt vars, e.g. `{"as_of": "2025-06-03T15:00:00Z"}` to evaluate time-based events
+    at another instant, or `{"overdue_thresholds_days": [3, 10]}`.
+    """
+    args = ["build", *_selection_args(select, exclude)]
+    if full_refresh:
+        args.append("--full-refresh")
+    if vars:
+        args += ["--vars", json.dumps(dict(vars))]
+    return invoke(args, url=url, target_path=target_path)
+
+
+def parse(target_path: Path | None = None) -> DbtResult:
+    """`dbt parse`: writes `target/manifest.json` without touching the database."""
+    args = ["parse", "--quiet"]
+    return invoke(args, url="postgresql://postgres@localhost/postgres", target_path=target_path)
+
+
+def ensure_manifest() -> Path:
+    """The project's manifest, parsing the project first when it is missing."""
+    if not MANIFEST.exists():
+        parse().check()
+    return MANIFEST
