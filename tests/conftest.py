@@ -4,8 +4,10 @@ from a migrated template, so it is fast), and the simulators on an ephemeral por
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,8 @@ for _name in list(os.environ):
         del os.environ[_name]
 
 import sqlalchemy as sa  # noqa: E402
+
+from perfect_catch.connectors.http import Clock  # noqa: E402
 
 from perfect_catch.settings import get_settings  # noqa: E402
 from perfect_catch.warehouse import migrate  # noqa: E402
@@ -104,3 +108,26 @@ def simulator(monkeypatch: pytest.MonkeyPatch):
         _reset_caches()
         yield sim
     _reset_caches()
+
+
+@dataclass
+class FakeClock:
+    """Records requested waits instead of sleeping; monotonic time still moves by them."""
+
+    sleeps: list[float] = field(default_factory=list)
+    jitter: float = 1.0
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+    def monotonic(self) -> float:
+        return time.monotonic() + sum(self.sleeps)
+
+    def as_clock(self) -> Clock:
+        return Clock(sleep=self.sleep, monotonic=self.monotonic, random=lambda: self.jitter)
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A clock for API clients that records back-off waits instead of sleeping."""
+    return FakeClock()

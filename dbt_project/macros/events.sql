@@ -110,3 +110,38 @@
     source_synced_at,
     emitted_at
 {%- endmacro %}
+
+{#- What a customer still owes on an invoice: the smaller of ServiceTitan's balance and the
+    total less the payments applied to it (whichever of the two feeds synced the payment
+    first), never negative. An invoice is paid when this is 0. -#}
+{% macro balance_due(total, st_balance, applied) -%}
+    greatest(
+        0,
+        least(coalesce({{ st_balance }}, {{ total }}), {{ total }} - coalesce({{ applied }}, 0))
+    )
+{%- endmacro %}
+
+{#- Whether a job is install work: its job type or business unit matches one of the configured
+    ILIKE patterns (vars install_job_type_patterns, install_business_unit_patterns). -#}
+{% macro is_install_job(job_type_name, business_unit_name) -%}
+    (
+        coalesce({{ job_type_name }} ilike any (array[
+            {%- for p in var('install_job_type_patterns') %}'{{ p }}'{{ ',' if not loop.last }}{% endfor -%}
+        ]::text[]), false)
+        or coalesce({{ business_unit_name }} ilike any (array[
+            {%- for p in var('install_business_unit_patterns') %}'{{ p }}'{{ ',' if not loop.last }}{% endfor -%}
+        ]::text[]), false)
+    )
+{%- endmacro %}
+
+{#- Payments applied to the candidate invoice (`paid.amount_applied`), looked up through the
+    customer's payments (an index) rather than by summing every payment in the warehouse. -#}
+{% macro invoice_payment_lookup() -%}
+    left join lateral (
+        select sum(application.applied_amount) as amount_applied
+        from {{ ref('stg_servicetitan__payment_applications') }} as application
+        where application.tenant_id = candidate.tenant_id
+            and application.customer_id = candidate.customer_id
+            and application.invoice_id = candidate.invoice_id
+    ) as paid on true
+{%- endmacro %}

@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from perfect_catch.simulators.callrail import CallRailSystem
 from perfect_catch.simulators.faults import FaultConfig, FaultInjector
+from perfect_catch.simulators.gohighlevel import GoHighLevelSystem
 from perfect_catch.simulators.servicetitan import ServiceTitanSystem
 from perfect_catch.simulators.system import SimulatedSystem
 
@@ -37,7 +39,11 @@ def _servicetitan(seed: int, size: str, faults: FaultInjector) -> SimulatedSyste
     return ServiceTitanSystem(seed=seed, size=size, faults=faults, **kwargs)
 
 
-SYSTEM_FACTORIES: dict[str, SystemFactory] = {"servicetitan": _servicetitan}
+SYSTEM_FACTORIES: dict[str, SystemFactory] = {
+    "servicetitan": _servicetitan,
+    "gohighlevel": lambda seed, size, faults: GoHighLevelSystem(seed, size, faults),
+    "callrail": lambda seed, size, faults: CallRailSystem(seed, size, faults),
+}
 
 
 def _faults_endpoints(injector: FaultInjector) -> list[Route]:

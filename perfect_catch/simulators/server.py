@@ -39,6 +39,18 @@ def _uvicorn_config(app: Starlette, sock_port: int) -> uvicorn.Config:
     )
 
 
+def _bind(port: int) -> socket.socket:
+    """A listening-ready socket on 127.0.0.1:`port` (0: any free port), or a clear error."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        raise RuntimeError(f"cannot serve the simulators on {HOST}:{port}: {exc}") from exc
+    return sock
+
+
 class SimulatorServer:
     """All simulators on 127.0.0.1 in a background thread, as a context manager.
 
@@ -76,13 +88,10 @@ class SimulatorServer:
         return self.app.state.faults.update(**changes)
 
     def start(self) -> SimulatorServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((HOST, self._requested_port))
+        sock = _bind(self._requested_port)
         self.port = sock.getsockname()[1]
         self._sock = sock
         self._server = uvicorn.Server(_uvicorn_config(self.app, self.port))
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         server = self._server
 
         self._thread = threading.Thread(
@@ -125,9 +134,7 @@ def serve(port: int, seed: int = 1, size: str = "small", out: TextIO | None = No
     """
     stream = out or sys.stdout
     app = build_app(seed=seed, size=size)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((HOST, port))
+    sock = _bind(port)
     real_port = sock.getsockname()[1]
     for key, value in system_env(app.state.systems, f"http://{HOST}:{real_port}").items():
         stream.write(f"{key}={value}\n")

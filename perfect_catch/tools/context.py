@@ -43,6 +43,7 @@ class ToolContext:
     engine: sa.Engine
     settings: Settings
     st_client_factory: StClientFactory
+    anthropic_factory: Callable[[], anthropic.Anthropic | None] | None = None
     _clients: dict[int, ServiceTitanClient] = field(default_factory=dict, repr=False)
     _locks: dict[int, threading.Lock] = field(default_factory=dict, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -93,6 +94,8 @@ class ToolContext:
 
     def anthropic_client(self) -> anthropic.Anthropic | None:
         """A Claude client when ANTHROPIC_API_KEY is set, else None (callers fall back)."""
+        if self.anthropic_factory is not None:
+            return self.anthropic_factory()
         key = self.settings.anthropic_api_key.get_secret_value()
         if not key:
             return None

@@ -1,15 +1,17 @@
 """Running the dbt project from plain Python: `dbt build` for the CLI, `run-once` and tests.
 
-dbt runs as a subprocess (the `dbt` next to this interpreter), with the warehouse connection in
-its environment (`dbt_env`), so one process can build several databases in turn and dbt's global
-state never leaks between invocations. The outcome comes from `run_results.json`, not from
-scraping logs.
+By default dbt runs as a subprocess (the `dbt` next to this interpreter) with the warehouse
+connection in its environment (`dbt_env`), so dbt's global state never leaks into the caller and
+the outcome comes from `run_results.json`. `in_process=True` runs dbt's Python API instead, with
+the project parsed once per process: starting and parsing dbt costs far more than building this
+project on a small warehouse, which matters to tests that build many times.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import shutil
 import subprocess
 import sys
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfect_catch.warehouse.dbt_env import PROJECT_DIR, dbt_env
+from perfect_catch.warehouse.dbt_env import PROJECT_DIR, applied, dbt_env
 
 MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 
@@ -102,17 +104,49 @@ def _nodes(target_path: Path) -> tuple[NodeResult, ...]:
     )
 
 
+_lock = threading.Lock()
+_manifests: dict[Path, Any] = {}
+
+
+def _invoke_in_process(args: Sequence[str], env: Mapping[str, str], target: Path) -> DbtResult:
+    """`dbt <args>` through dbt's Python API, reusing this process's parsed manifest."""
+    from dbt.cli.main import dbtRunner
+
+    paths = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    started = time.monotonic()
+    with _lock, applied(env):
+        manifest = _manifests.get(target)
+        if manifest is None:
+            parsed = dbtRunner().invoke(["parse", "--quiet", *paths, "--target-path", str(target)])
+            if not parsed.success:
+                raise DbtError(f"dbt parse failed: {parsed.exception}")
+            manifest = _manifests[target] = parsed.result
+        outcome = dbtRunner(manifest=manifest).invoke(
+            [*args, *paths, "--target-path", str(target), "--quiet"]
+        )
+    return DbtResult(
+        args=tuple(args),
+        returncode=0 if outcome.success else 1,
+        seconds=time.monotonic() - started,
+        nodes=_nodes(target),
+        output=str(outcome.exception or ""),
+    )
+
+
 def invoke(
     args: Sequence[str],
     *,
     url: str | None = None,
     target_path: Path | None = None,
     env: Mapping[str, str] | None = None,
+    in_process: bool = False,
 ) -> DbtResult:
     """Run `dbt <args>` on the project against `url` (default: the configured warehouse)."""
     target = Path(target_path) if target_path else PROJECT_DIR / "target"
     run_results = target / "run_results.json"
     run_results.unlink(missing_ok=True)
+    if in_process:
+        return _invoke_in_process(args, {**dbt_env(url), **(env or {})}, target)
     full_env = {
         **os.environ,
         **dbt_env(url),
@@ -159,6 +193,7 @@ def build(
     exclude: str | Sequence[str] | None = None,
     url: str | None = None,
     target_path: Path | None = None,
+    in_process: bool = False,
 ) -> DbtResult:
     """`dbt build` (models and their tests) on the warehouse; check `.success` or `.check()`.
 
@@ -170,7 +205,7 @@ def build(
         args.append("--full-refresh")
     if vars:
         args += ["--vars", json.dumps(dict(vars))]
-    return invoke(args, url=url, target_path=target_path)
+    return invoke(args, url=url, target_path=target_path, in_process=in_process)
 
 
 def parse(target_path: Path | None = None) -> DbtResult:

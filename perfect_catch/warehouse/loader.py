@@ -42,7 +42,7 @@ _TIMESTAMP_FAST = re.compile(
     r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
     r"(?:\.\d{1,7})?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?"
 )
-_NUMERIC = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_NUMERIC = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?\s*")
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
 
@@ -435,9 +435,10 @@ def load_records(
 ) -> LoadResult:
     """Upsert `records` of `spec` for `tenant_id` in the caller's open transaction.
 
-    Invalid records go to `public.sync_rejects`; the rest load. With `track_seen`, every id of
-    this batch (rejected ones included) is added to the session's seen-ids table that a full
-    refresh uses to find what the source no longer returns (see `ensure_seen_table`).
+    Invalid records go to `public.sync_rejects`; the rest load. The transaction's time zone is
+    set to UTC (`SET LOCAL`), the zone ST means when a timestamp has no offset. With `track_seen`,
+    every id of this batch (rejected ones included) is added to the session's seen-ids table that
+    a full refresh uses to find what the source no longer returns (see `ensure_seen_table`).
     """
     if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
         raise ValueError("load_records needs an open transaction (use conn.transaction())")

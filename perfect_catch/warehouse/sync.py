@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -177,11 +177,13 @@ def _iso(value: datetime) -> str:
 
 @dataclass
 class _Run:
-    """Mutable counters of a run in progress."""
+    """Counters and positions of a run in progress."""
 
-    total: LoadResult = LoadResult()
+    total: LoadResult = field(default_factory=LoadResult)
     pages: int = 0
     token: str | None = None
+    watermark: datetime | None = None
+    deleted: int = 0
 
 
 def sync_entity(
@@ -216,7 +218,7 @@ def sync_entity(
             raise SyncAlreadyRunning(
                 f"a sync of {spec.source} {spec.name} for tenant {tenant_id} is already running"
             )
-        result = _run(conn, client, spec, tenant_id, full, on_page, run_id, include_recent_changes)
+        run = _run(conn, client, spec, tenant_id, full, on_page, run_id, include_recent_changes)
         ok = True
     finally:
         _release(raw, conn, spec, tenant_id, locked, autocommit, ok)
@@ -224,18 +226,18 @@ def sync_entity(
         entity=spec.name,
         tenant_id=tenant_id,
         full=full,
-        inserted=result["run"].total.inserted,
-        updated=result["run"].total.updated,
-        unchanged=result["run"].total.unchanged,
-        deleted=result["deleted"],
-        rejected=result["run"].total.rejected,
-        pages=result["run"].pages,
-        records=result["run"].total.records,
+        inserted=run.total.inserted,
+        updated=run.total.updated,
+        unchanged=run.total.unchanged,
+        deleted=run.deleted,
+        rejected=run.total.rejected,
+        pages=run.pages,
+        records=run.total.records,
         api_calls=client.stats.api_calls - calls_before,
         retries=client.stats.retries - retries_before,
         seconds=time.monotonic() - started,
-        token=result["token"],
-        watermark=result["watermark"],
+        token=run.token,
+        watermark=run.watermark,
     )
 
 
@@ -278,21 +280,31 @@ def _run(
     on_page: Callable[[PageProgress], None] | None,
     run_id: str | None,
     include_recent_changes: bool,
-) -> dict[str, Any]:
+) -> _Run:
     state = sync_state.get_state(conn, spec.source, tenant_id, spec.name)
-    run = _Run(token=state.continuation_token)
+    run = _Run(token=state.continuation_token, watermark=state.watermark)
     if full:
         with conn.transaction():
             sync_state.mark_full_sync_started(conn, spec.source, tenant_id, spec.name)
         ensure_seen_table(conn)
 
-    def commit_page(page: Any, save: Callable[[], None] | None) -> None:
+    def commit_page(page: Any, token: str | None) -> None:
+        """Load one page; for the export feed, store its token (and the newest modifiedOn
+        seen, which freshness checks read) in the same transaction."""
         with conn.transaction():
+            # Durability of the newest pages may lag a server crash by a moment; atomicity does
+            # not: rows and token are lost or kept together, and a lost page is read again.
+            conn.execute("set local synchronous_commit = off")
             loaded = load_records(
                 conn, spec, tenant_id, page.records, run_id=run_id, track_seen=full
             )
-            if save is not None:
-                save()
+            if token is not None:
+                sync_state.save_token(conn, spec.source, tenant_id, spec.name, token)
+                newest = loaded.max_modified_on
+                if newest is not None and (run.watermark is None or newest > run.watermark):
+                    sync_state.save_watermark(conn, spec.source, tenant_id, spec.name, newest)
+                    run.watermark = newest
+                run.token = token
         run.total = run.total + loaded
         run.pages += 1
         if on_page is not None:
@@ -311,7 +323,6 @@ def _run(
                 )
             )
 
-    watermark = state.watermark
     if spec.kind == "export":
         pages = client.export(
             spec.module,
@@ -320,16 +331,7 @@ def _run(
             include_recent_changes=include_recent_changes,
         )
         for page in prefetch(pages):
-            token = page.continue_from
-            if token is not None:
-                run.token = token
-
-                def save(token: str = token) -> None:
-                    sync_state.save_token(conn, spec.source, tenant_id, spec.name, token)
-
-                commit_page(page, save)
-            else:
-                commit_page(page, None)
+            commit_page(page, page.continue_from)
     else:
         params: dict[str, Any] = {"active": "Any"}
         if not full and state.watermark is not None:
@@ -337,17 +339,16 @@ def _run(
         for page in prefetch(client.iter_list(spec.module, spec.resource, params)):
             commit_page(page, None)
         newest = run.total.max_modified_on
-        if newest is not None and (watermark is None or newest > watermark):
-            watermark = newest
+        if newest is not None and (run.watermark is None or newest > run.watermark):
+            run.watermark = newest
             with conn.transaction():
                 sync_state.save_watermark(conn, spec.source, tenant_id, spec.name, newest)
 
-    deleted = 0
     if full:
         with conn.transaction():
-            deleted = _soft_delete_unseen(conn, spec, tenant_id)
+            run.deleted = _soft_delete_unseen(conn, spec, tenant_id)
             sync_state.mark_full_sync_finished(conn, spec.source, tenant_id, spec.name)
-    return {"run": run, "deleted": deleted, "token": run.token, "watermark": watermark}
+    return run
 
 
 def _soft_delete_unseen(conn: psycopg.Connection, spec: EntitySpec, tenant_id: int) -> int:

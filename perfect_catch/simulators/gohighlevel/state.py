@@ -40,7 +40,9 @@ _SERVICES = ("Pool Remodel", "Panel Upgrade", "EV Charger", "Pool Heater", "Ligh
 
 def ghl_id(seed: int, kind: str, index: int | str) -> str:
     """A 20-character id like GHL's, fixed by (seed, kind, index)."""
-    digest = int.from_bytes(hashlib.blake2b(f"{seed}:{kind}:{index}".encode(), digest_size=16).digest())
+    digest = int.from_bytes(
+        hashlib.blake2b(f"{seed}:{kind}:{index}".encode(), digest_size=16).digest()
+    )
     chars = []
     for _ in range(20):
         digest, rest = divmod(digest, 62)
@@ -49,12 +51,16 @@ def ghl_id(seed: int, kind: str, index: int | str) -> str:
 
 
 def _bits(seed: int, kind: str, index: int) -> int:
-    return int.from_bytes(hashlib.blake2b(f"{seed}:{kind}:bits:{index}".encode(), digest_size=8).digest())
+    return int.from_bytes(
+        hashlib.blake2b(f"{seed}:{kind}:bits:{index}".encode(), digest_size=8).digest()
+    )
 
 
 def iso_ms(ms: int) -> str:
     """GHL's timestamp form: ISO 8601, milliseconds, Z."""
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    )
 
 
 def parse_ms(value: Any) -> int:
@@ -288,7 +294,9 @@ class GhlState:
 
     def _base_opportunity(self, j: int, contacts: list[dict[str, Any]]) -> dict[str, Any]:
         h = _bits(self.seed, "opportunity", j)
-        contact = contacts[j * len(contacts) // max(1, self.opportunity_count)] if contacts else None
+        contact = (
+            contacts[j * len(contacts) // max(1, self.opportunity_count)] if contacts else None
+        )
         install = (h % 10) == 0
         pipeline = self.pipelines[1 if install else 0]
         stage = pipeline["stages"][(h >> 8) % len(pipeline["stages"])]
@@ -348,25 +356,28 @@ class GhlState:
             "_updated": updated,
         }
 
+    def _generate(self) -> None:
+        """Materialise the seeded records on first use; opportunities go to seeded contacts only."""
+        contacts = [self._base_contact(i) for i in range(self.contact_count)]
+        ordered = sorted(contacts, key=lambda c: (c["_added"], c["id"]))
+        opportunities = [self._base_opportunity(j, ordered) for j in range(self.opportunity_count)]
+        self._contacts = {c["id"]: c for c in contacts}
+        self._opportunities = {o["id"]: o for o in opportunities}
+
     @property
     def contacts(self) -> dict[str, dict[str, Any]]:
         with self.lock:
             if self._contacts is None:
-                self._contacts = {}
-                for i in range(self.contact_count):
-                    record = self._base_contact(i)
-                    self._contacts[record["id"]] = record
+                self._generate()
+            assert self._contacts is not None
             return self._contacts
 
     @property
     def opportunities(self) -> dict[str, dict[str, Any]]:
         with self.lock:
             if self._opportunities is None:
-                ordered = sorted(self.contacts.values(), key=lambda c: (c["_added"], c["id"]))
-                self._opportunities = {}
-                for j in range(self.opportunity_count):
-                    record = self._base_opportunity(j, ordered)
-                    self._opportunities[record["id"]] = record
+                self._generate()
+            assert self._opportunities is not None
             return self._opportunities
 
     # --- views and writes ----------------------------------------------------------------------
@@ -379,7 +390,10 @@ class GhlState:
             if cached is None:
                 records = self.contacts if kind == "contacts" else self.opportunities
                 cached = sorted((r[field], r["id"]) for r in records.values())
-                self._views = {key: cached, **{k: v for k, v in self._views.items() if k[2] == self._version}}
+                self._views = {
+                    key: cached,
+                    **{k: v for k, v in self._views.items() if k[2] == self._version},
+                }
             return cached
 
     def now_ms(self) -> int:

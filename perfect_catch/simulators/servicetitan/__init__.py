@@ -1,4 +1,10 @@
-"""Simulated ServiceTitan: OAuth, export feeds, list/read/write endpoints, seeded and scalable."""
+"""Simulated ServiceTitan: OAuth, export feeds, list/read/write endpoints, seeded and scalable.
+
+Modules: `universe` (counts, ids, timestamps of a tenant), `records` (each base record as a pure
+function of its index), `store` (overlay of changes, export feed and tokens), `mutations`
+(business days and API writes), `state` (the in-process handle), `routes` (HTTP), `errors`
+(`ApiErrorResponse`), `timefmt` (.NET-style timestamps), `catalog` (the company's vocabulary).
+"""
 
 from __future__ import annotations
 

@@ -103,11 +103,16 @@ class Mutator:
         elif kind == "missing_id":
             del record["id"]
         elif kind == "nul_char":
-            field = "name" if isinstance(record.get("name"), str) else "modifiedOn"
-            if field == "name":
-                record["name"] = record["name"][:3] + "\u0000" + record["name"][3:]
-            else:
-                record["summary"] = "bad\u0000text"
+            field = next(
+                (
+                    k
+                    for k, v in record.items()
+                    if isinstance(v, str) and k not in ("modifiedOn", "createdOn")
+                ),
+                "summary",
+            )
+            text = str(record.get(field) or "text")
+            record[field] = text[:3] + "\u0000" + text[3:]
         else:
             record["active"] = "yes"
             if "id" in record:

@@ -887,6 +887,7 @@ _GL_MATERIAL = {
 
 
 _ITEM_TEMPLATES: dict[tuple[int, int, int, str], Record] = {}
+_ITEM_CENTS: dict[str, int] = {}
 
 
 def _invoice_item_template(u: Universe, sku: int, qty: int, cents: int, kind: str) -> Record:
@@ -939,6 +940,7 @@ def _invoice_item_template(u: Universe, sku: int, qty: int, cents: int, kind: st
             "invoiceId": 0,
         }
         _ITEM_TEMPLATES[key] = template
+        _ITEM_CENTS[template["total"]] = qty * cents
     return template
 
 
@@ -956,10 +958,6 @@ def invoice_item(u: Universe, i: int, invoice_index: int | None = None) -> Recor
     return record
 
 
-def invoice_is_paid(u: Universe, i: int) -> bool:
-    return u.recency("invoices", i) <= 0.97 and u.bits("invoices", i, 6) % 100 < 93
-
-
 _SALES_TAX = {"id": 1, "name": "Maricopa County", "taxRate": 0.086}
 
 
@@ -973,12 +971,12 @@ def invoice(u: Universe, i: int) -> Record:
     items = [invoice_item(u, k, i) for k in u.children("invoices", "invoice-items", i)]
     subtotal = tax = 0
     for item in items:
-        cents = int(item["total"].replace(".", ""))
+        cents = _ITEM_CENTS[item["total"]]
         subtotal += cents
         if item["taxable"]:
             tax += cents * 86 // 1000
     total = subtotal + tax
-    paid = invoice_is_paid(u, i)
+    paid = u.recency("invoices", i) <= 0.97 and (h >> 20) % 100 < 93
     job_id = u.id_of("jobs", job_index)
     bu = h % len(cat.BUSINESS_UNITS)
     full_address = address(u, location_index)

@@ -21,7 +21,12 @@ from starlette.routing import Route
 
 from perfect_catch.simulators.faults import FaultInjector
 from perfect_catch.simulators.servicetitan.errors import api_error, json_response, too_many_requests
-from perfect_catch.simulators.servicetitan.mutations import MALFORMED_KINDS, Invalid, NotFound
+from perfect_catch.simulators.servicetitan.mutations import (
+    MALFORMED_KINDS,
+    Invalid,
+    Mutator,
+    NotFound,
+)
 from perfect_catch.simulators.servicetitan.records import Record
 from perfect_catch.simulators.servicetitan.state import TOKEN_TTL_SECONDS, ServiceTitanState
 from perfect_catch.simulators.servicetitan.store import TenantStore, TokenError
@@ -114,7 +119,7 @@ async def export(
     params = request.query_params
     include_recent = _truthy(params.get("includeRecentChanges"))
     try:
-        data, has_more, token = store.export_page(
+        body = store.export_page_json(
             entity,
             params.get("from"),
             include_recent,
@@ -123,7 +128,7 @@ async def export(
         )
     except TokenError as exc:
         return api_error(400, "Invalid continuation token.", {"from": [str(exc)]})
-    return json_response({"hasMore": has_more, "continueFrom": token, "data": data})
+    return Response(body, media_type="application/json")
 
 
 def _instant_param(params: Any, name: str) -> str | None:
@@ -224,8 +229,9 @@ async def list_records(
     sort = (params.get("sort") or "").strip()
     with state.lock:
         records: Iterator[Record] = (r for r in _candidates(store, entity, params) if matches(r))
-        if sort and sort.lstrip("+-").lower() != "id" or sort.startswith("-"):
-            field = _SORT_FIELDS.get(sort.lstrip("+-").lower())
+        sort_name = sort.lstrip("+-").lower()
+        if sort and (sort_name != "id" or sort.startswith("-")):
+            field = _SORT_FIELDS.get(sort_name)
             if field is None:
                 return api_error(400, "Invalid sort.", {"sort": [f"Cannot sort by '{sort}'."]})
             ordered = sorted(
@@ -311,7 +317,7 @@ def _notes_list(entity: str) -> Handler:
     return handler
 
 
-def _mutator(state: ServiceTitanState, store: TenantStore):  # type: ignore[no-untyped-def]
+def _mutator(state: ServiceTitanState, store: TenantStore) -> Mutator:
     return state.mutators[store.tenant_id]
 
 
@@ -445,7 +451,9 @@ class ServiceTitanApi:
 # --- OAuth ---------------------------------------------------------------------------------------
 
 
-def token_endpoint(state: ServiceTitanState, faults: FaultInjector):  # type: ignore[no-untyped-def]
+def token_endpoint(
+    state: ServiceTitanState, faults: FaultInjector
+) -> Callable[[Request], Awaitable[Response]]:
     async def token(request: Request) -> Response:
         await faults.delay()
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}

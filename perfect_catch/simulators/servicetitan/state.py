@@ -31,6 +31,7 @@ APP_KEY = "ak1.perfect-catch-sim"
 TOKEN_TTL_SECONDS = 900
 EXPORT_PAGE_SIZE = 5000
 BUSINESS_DAY_START_HOUR = 15  # 08:00 in Arizona (UTC-7)
+BUSINESS_DAY_TICKS = 9 * 3600 * TICKS_PER_SECOND
 
 
 class ServiceTitanState:
@@ -151,10 +152,18 @@ class ServiceTitanState:
                 day * TICKS_PER_DAY + BUSINESS_DAY_START_HOUR * 3600 * TICKS_PER_SECOND,
             )
             self.days_simulated += 1
+            # Spread the day's changes over working hours instead of a burst at opening time.
+            scale = max(
+                1, max(s.universe.counts["customers"] for s in self.tenants.values()) // 1600
+            )
+            self.clock.step = BUSINESS_DAY_TICKS // (60 * scale * len(self.tenants)) + 1_234_567
             totals: dict[str, int] = {}
-            for mutator in self.mutators.values():
-                for key, value in mutator.business_day(self.days_simulated).items():
-                    totals[key] = totals.get(key, 0) + value
+            try:
+                for mutator in self.mutators.values():
+                    for key, value in mutator.business_day(self.days_simulated).items():
+                        totals[key] = totals.get(key, 0) + value
+            finally:
+                self.clock.step = SimClock.TICK
             return totals
 
     # --- auth and rate limits -----------------------------------------------------------------

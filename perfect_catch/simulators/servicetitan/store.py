@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import bisect
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +29,7 @@ from perfect_catch.simulators.servicetitan.universe import CLOCK_START, Universe
 Key = tuple[int, int]
 FEED_START: Key = (-(1 << 62), -1)
 _MAX_ID = 1 << 62
+PAGE_CACHE_BYTES = 32 * 1024 * 1024
 
 
 class TokenError(ValueError):
@@ -70,9 +71,11 @@ class SimClock:
 
     def __init__(self, start: int = CLOCK_START) -> None:
         self.now = start
+        self.step = self.TICK
 
     def tick(self, step: int | None = None) -> int:
-        self.now += self.TICK if step is None else max(1, step)
+        """Move forward by `step` ticks (default: the current step) and return the new now."""
+        self.now += self.step if step is None else max(1, step)
         return self.now
 
 
@@ -86,6 +89,9 @@ class TenantStore:
         self._overlay: dict[str, dict[int, tuple[int, Record]]] = {e: {} for e in GENERATORS}
         self._keys: dict[str, list[Key]] = {e: [] for e in GENERATORS}
         self._created: dict[str, int] = dict.fromkeys(GENERATORS, 0)
+        self._versions: dict[str, int] = dict.fromkeys(GENERATORS, 0)
+        self._page_cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._cache_bytes = 0
         self.notes: dict[tuple[str, int], list[Record]] = {}
 
     @property
@@ -167,6 +173,44 @@ class TenantStore:
                 last = key
             return [*repeats, *page], has_more, encode_token(last)
 
+    def export_page_json(
+        self,
+        entity: str,
+        from_value: str | None,
+        include_recent: bool,
+        limit: int,
+        recent_window_ticks: int,
+    ) -> bytes:
+        """The export response body, served from a bounded cache while the entity is unchanged.
+
+        Clients re-reading a feed (repeated full syncs, retries after faults) then cost nothing;
+        any change to the entity bumps its version, so a cached page is never stale.
+        """
+        key = (
+            entity,
+            from_value or "",
+            include_recent,
+            limit,
+            recent_window_ticks,
+            self._versions[entity],
+        )
+        with self.lock:
+            cached = self._page_cache.get(key)
+            if cached is not None:
+                self._page_cache.move_to_end(key)
+                return cached
+            data, has_more, token = self.export_page(
+                entity, from_value, include_recent, limit, recent_window_ticks
+            )
+            body = orjson.dumps({"hasMore": has_more, "continueFrom": token, "data": data})
+            if len(body) <= PAGE_CACHE_BYTES // 4:
+                self._page_cache[key] = body
+                self._cache_bytes += len(body)
+                while self._cache_bytes > PAGE_CACHE_BYTES:
+                    _, evicted = self._page_cache.popitem(last=False)
+                    self._cache_bytes -= len(evicted)
+            return body
+
     def iter_by_id(self, entity: str) -> Iterator[Record]:
         """Current records in id order: base ids, then created ones."""
         u = self.universe
@@ -211,6 +255,7 @@ class TenantStore:
                 if position < len(keys) and keys[position] == (old[0], record_id):
                     del keys[position]
             overlay[record_id] = (when, record)
+            self._versions[entity] += 1
             bisect.insort(keys, (when, record_id))
             return record
 

@@ -11,10 +11,11 @@ straddle page boundaries. All draws come from a 64-bit mix of (seed, tenant, ent
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from perfect_catch.simulators.servicetitan.timefmt import TICKS_PER_SECOND, ticks_of
 
+T = TypeVar("T")
 MASK64 = (1 << 64) - 1
 
 SIZES = ("small", "medium", "large")
@@ -111,7 +112,7 @@ class Draw:
     def below(self, n: int) -> int:
         return self.next() % n
 
-    def pick(self, options: tuple):  # type: ignore[no-untyped-def]
+    def pick(self, options: tuple[T, ...]) -> T:
         return options[self.next() % len(options)]
 
     def chance(self, share: float) -> bool:
@@ -159,7 +160,13 @@ class Universe:
 
     def bits(self, entity: str, index: int, purpose: int = 0) -> int:
         """128 well-mixed bits for one record; hot generators peel fields off with % and //."""
-        h = mix64(self._salt[entity] ^ (index * 0xD6E8FEB86659FD93 + purpose) & MASK64)
+        h = (
+            (self._salt[entity] ^ (index * 0xD6E8FEB86659FD93 + purpose) & MASK64)
+            + 0x9E3779B97F4A7C15
+        ) & MASK64
+        h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & MASK64
+        h ^= h >> 31
         return (h << 64) | ((h * 0xC2B2AE3D27D4EB4F + index) & MASK64)
 
     def id_of(self, entity: str, index: int) -> int:

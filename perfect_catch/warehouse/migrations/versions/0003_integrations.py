@@ -41,7 +41,8 @@ STATEMENTS: tuple[str, ...] = (
     )
     """,
     "create index ghl_contacts_phone_idx on integrations.ghl_contacts (location_id, phone_e164)",
-    "create index ghl_contacts_updated_idx on integrations.ghl_contacts (location_id, date_updated)",
+    "create index ghl_contacts_updated_idx"
+    " on integrations.ghl_contacts (location_id, date_updated)",
     """
     create table integrations.ghl_pipelines (
         location_id text not null,

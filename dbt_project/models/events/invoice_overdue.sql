@@ -1,0 +1,97 @@
+{#- An unpaid invoice reached a configured number of days past its due date (var
+    overdue_thresholds_days, default 1, 7, 14 and 30). Fires once per invoice and threshold,
+    at due date + threshold, and only while the invoice is unpaid: balance due, computed from
+    the invoice and the payments applied to it, above 0 at `as_of`. A threshold passed after
+    the invoice was paid never fires. Time-based, so every unpaid invoice is looked at on
+    each build (not only rows synced since the last one). -#}
+with
+
+thresholds as (
+
+    select cast(days as integer) as threshold_days
+    from unnest(array[
+        {%- for d in var('overdue_thresholds_days') %}{{ d }}{{ ',' if not loop.last }}{% endfor -%}
+    ]::integer[]) as days
+
+),
+
+unpaid_by_st as (
+
+    select * from {{ ref('stg_servicetitan__invoices') }}
+    where is_active
+        and coalesce(st_balance, total) > 0
+        and due_at is not null
+        and due_at < {{ as_of() }}
+
+),
+
+crossed as (
+
+    select
+        {{ event_id('invoice_overdue', 'invoice_id', 'threshold_days') }} as event_id,
+        unpaid_by_st.*,
+        thresholds.threshold_days,
+        due_at + make_interval(days => thresholds.threshold_days) as occurred_at
+    from unpaid_by_st
+    cross join thresholds
+    where due_at + make_interval(days => thresholds.threshold_days) <= {{ as_of() }}
+
+),
+
+new_crossings as (
+
+    select * from crossed
+    where {{ not_yet_emitted('crossed.event_id') }}
+
+),
+
+with_balance as (
+
+    select
+        candidate.*,
+        paid.amount_applied,
+        {{ balance_due('candidate.total', 'candidate.st_balance', 'paid.amount_applied') }}
+            as balance_due
+    from new_crossings as candidate
+    {{ invoice_payment_lookup() }}
+
+),
+
+final as (
+
+    select
+        candidate.event_id,
+        'invoice_overdue' as event_type,
+        candidate.tenant_id,
+        candidate.occurred_at,
+        candidate.customer_id,
+        candidate.job_id,
+        cast(null as bigint) as estimate_id,
+        candidate.invoice_id,
+        cast(null as bigint) as appointment_id,
+        jsonb_build_object(
+            'customer', {{ customer_payload() }},
+            'invoice', jsonb_build_object(
+                'id', candidate.invoice_id,
+                'reference_number', candidate.reference_number,
+                'summary', candidate.summary,
+                'total', candidate.total,
+                'amount_paid', coalesce(candidate.amount_applied, 0),
+                'balance', candidate.balance_due,
+                'invoiced_at', candidate.invoiced_at,
+                'due_date', cast(candidate.due_at as date)
+            ),
+            'threshold_days', candidate.threshold_days,
+            'is_backfill', {{ is_backfill('candidate.occurred_at') }}
+        ) as payload,
+        {{ is_backfill('candidate.occurred_at') }} as is_backfill,
+        candidate.synced_at as source_synced_at,
+        now() as emitted_at
+
+    from with_balance as candidate
+    {{ customer_lookups() }}
+    where candidate.balance_due > 0
+
+)
+
+select {{ event_columns() }} from final

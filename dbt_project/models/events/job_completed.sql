@@ -1,0 +1,87 @@
+{#- A job was completed. Fires once per job. -#}
+with
+
+jobs as (
+
+    select * from {{ ref('stg_servicetitan__jobs') }}
+    where job_status = 'Completed'
+        and {{ changed_since_last_event('synced_at') }}
+
+),
+
+candidates as (
+
+    select
+        {{ event_id('job_completed', 'job_id') }} as event_id,
+        jobs.*,
+        coalesce(completed_at, modified_at) as occurred_at
+    from jobs
+
+),
+
+new_events as (
+
+    select * from candidates
+    where {{ not_yet_emitted('candidates.event_id') }}
+
+),
+
+final as (
+
+    select
+        candidate.event_id,
+        'job_completed' as event_type,
+        candidate.tenant_id,
+        candidate.occurred_at,
+        candidate.customer_id,
+        candidate.job_id,
+        cast(null as bigint) as estimate_id,
+        candidate.invoice_id,
+        cast(null as bigint) as appointment_id,
+        jsonb_build_object(
+            'customer', {{ customer_payload() }},
+            'job', jsonb_build_object(
+                'id', candidate.job_id,
+                'number', candidate.job_number,
+                'status', candidate.job_status,
+                'type', job_type.job_type_name,
+                'business_unit', business_unit.business_unit_name,
+                'priority', candidate.priority,
+                'summary', candidate.summary,
+                'campaign', campaign.campaign_name,
+                'total', candidate.job_total,
+                'invoice_id', candidate.invoice_id,
+                'created_at', candidate.created_at,
+                'completed_at', candidate.completed_at
+            ),
+            'location', jsonb_build_object(
+                'id', candidate.location_id,
+                'street', location.street,
+                'city', location.city,
+                'state', location.state,
+                'zip', location.zip
+            ),
+            'is_backfill', {{ is_backfill('candidate.occurred_at') }}
+        ) as payload,
+        {{ is_backfill('candidate.occurred_at') }} as is_backfill,
+        candidate.synced_at as source_synced_at,
+        now() as emitted_at
+
+    from new_events as candidate
+    {{ customer_lookups() }}
+    left join {{ ref('stg_servicetitan__job_types') }} as job_type
+        on job_type.tenant_id = candidate.tenant_id
+        and job_type.job_type_id = candidate.job_type_id
+    left join {{ ref('stg_servicetitan__business_units') }} as business_unit
+        on business_unit.tenant_id = candidate.tenant_id
+        and business_unit.business_unit_id = candidate.business_unit_id
+    left join {{ ref('stg_servicetitan__campaigns') }} as campaign
+        on campaign.tenant_id = candidate.tenant_id
+        and campaign.campaign_id = candidate.campaign_id
+    left join {{ ref('stg_servicetitan__locations') }} as location
+        on location.tenant_id = candidate.tenant_id
+        and location.location_id = candidate.location_id
+
+)
+
+select {{ event_columns() }} from final

@@ -1,0 +1,29 @@
+with
+
+source as (
+
+    select * from {{ source('servicetitan', 'st_technicians') }}
+    where deleted_at is null
+
+),
+
+renamed as (
+
+    select
+        tenant_id,
+        id as technician_id,
+        user_id,
+        name as technician_name,
+        lower(email) as email,
+        {{ normalize_phone('phone_number') }} as phone_e164,
+        business_unit_id,
+        coalesce(active, false) as is_active,
+        created_on as created_at,
+        modified_on as modified_at,
+        synced_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,92 @@
+"""Whole runs of the integrations from settings, for the CLI and `run-once` (no Dagster).
+
+Each function builds its clients from `Settings`, runs, closes them and returns what happened.
+Missing credentials raise `SettingsError` naming the variable rather than failing on a 401.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from perfect_catch.connectors.callrail import CallRailClient
+from perfect_catch.connectors.gohighlevel import GoHighLevelClient
+from perfect_catch.integrations.callrail_sync import sync_callrail_calls
+from perfect_catch.integrations.config import IntegrationSettings, get_integration_settings
+from perfect_catch.integrations.ghl_push import ReconcileResult, reconcile_ghl
+from perfect_catch.integrations.ghl_sync import (
+    PullResult,
+    sync_ghl_contacts,
+    sync_ghl_opportunities,
+    sync_ghl_pipelines,
+)
+from perfect_catch.settings import Settings, SettingsError, get_settings
+from perfect_catch.warehouse.engine import get_engine
+
+
+def _require(settings: Settings, *names: str) -> None:
+    missing = []
+    for name in names:
+        value = getattr(settings, name)
+        if not (value.get_secret_value() if hasattr(value, "get_secret_value") else value):
+            missing.append(name.upper())
+    if missing:
+        raise SettingsError(f"{', '.join(missing)} must be set")
+
+
+def run_ghl_sync(
+    settings: Settings | None = None, *, full: bool = False, engine: sa.Engine | None = None
+) -> list[PullResult]:
+    """Pull GHL pipelines, contacts and opportunities into the warehouse."""
+    settings = settings or get_settings()
+    _require(settings, "ghl_token", "ghl_location_id")
+    engine = engine or get_engine()
+    with GoHighLevelClient.from_settings(settings) as client:
+        return [
+            sync_ghl_pipelines(engine, client),
+            sync_ghl_contacts(engine, client, full=full),
+            sync_ghl_opportunities(engine, client, full=full),
+        ]
+
+
+def run_ghl_reconcile(
+    settings: Settings | None = None,
+    config: IntegrationSettings | None = None,
+    *,
+    since: datetime | None = None,
+    engine: sa.Engine | None = None,
+) -> dict[int, ReconcileResult]:
+    """Push ST -> GHL for every configured tenant, repairing drift; results per tenant."""
+    settings = settings or get_settings()
+    _require(settings, "ghl_token", "ghl_location_id", "st_tenant_ids")
+    config = config or get_integration_settings()
+    engine = engine or get_engine()
+    results: dict[int, ReconcileResult] = {}
+    with GoHighLevelClient.from_settings(settings) as client:
+        for tenant_id in settings.st_tenant_ids:
+            results[tenant_id] = reconcile_ghl(engine, client, tenant_id, config, since=since)
+    return results
+
+
+def run_callrail_sync(
+    settings: Settings | None = None,
+    config: IntegrationSettings | None = None,
+    *,
+    full: bool = False,
+    engine: sa.Engine | None = None,
+) -> PullResult:
+    """Sync CallRail calls (trailing window) and link them to ST customers."""
+    settings = settings or get_settings()
+    _require(settings, "callrail_api_key", "callrail_account_id")
+    config = config or get_integration_settings()
+    engine = engine or get_engine()
+    with CallRailClient.from_settings(settings) as client:
+        return sync_callrail_calls(
+            engine,
+            client,
+            trailing_days=config.callrail_trailing_days,
+            initial_days=config.callrail_initial_days,
+            full=full,
+            tenant_ids=settings.st_tenant_ids,
+        )

@@ -1,0 +1,163 @@
+"""A seeded world for the tool tests: one simulated ServiceTitan for the session, synced once
+into a template database; each test gets its own clone of that database and an MCP server
+over a `ToolContext` on it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import mcp
+import pytest
+import sqlalchemy as sa
+
+from mcp_server.server import build_server
+from perfect_catch.connectors.servicetitan import ServiceTitanClient
+from perfect_catch.settings import Settings, load_settings
+from perfect_catch.simulators.server import SimulatorServer
+from perfect_catch.tools.context import ToolContext
+from perfect_catch.warehouse.catalog import ENTITIES
+from perfect_catch.warehouse.embedded import EmbeddedServer
+from perfect_catch.warehouse.engine import create_engine
+from perfect_catch.warehouse.sync import sync_entity
+
+MIGRATED_TEMPLATE = "pc_template"
+SEEDED_TEMPLATE = "pc_tools_seeded"
+
+
+def _url(server: EmbeddedServer, database: str) -> str:
+    url = sa.make_url(server.uri).set(drivername="postgresql+psycopg", database=database)
+    return url.render_as_string(hide_password=False)
+
+
+def _admin(server: EmbeddedServer) -> sa.Engine:
+    return sa.create_engine(
+        _url(server, "postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
+
+
+def settings_for(sim: SimulatorServer, database_url: str, **overrides: Any) -> Settings:
+    env = sim.env
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "st_api_url": env["ST_API_URL"],
+        "st_auth_url": env["ST_AUTH_URL"],
+        "st_client_id": env["ST_CLIENT_ID"],
+        "st_client_secret": env["ST_CLIENT_SECRET"],
+        "st_app_key": env["ST_APP_KEY"],
+        "st_tenant_ids": [int(t) for t in env["ST_TENANT_IDS"].split(",")],
+        "http_max_retries": 1,
+    }
+    return load_settings(**{**values, **overrides})
+
+
+def seed(engine: sa.Engine, settings: Settings) -> None:
+    """Sync every ServiceTitan entity of every tenant into `engine`'s database."""
+    for tenant_id in settings.st_tenant_ids:
+        with ServiceTitanClient.from_settings(settings, tenant_id) as client:
+            for spec in ENTITIES:
+                sync_entity(engine, client, spec, tenant_id)
+
+
+@pytest.fixture(scope="session")
+def st_sim() -> Iterator[SimulatorServer]:
+    """The session's simulated ServiceTitan (seed 7, small)."""
+    with SimulatorServer(seed=7, size="small", port=0) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def seeded_template(pg_server: EmbeddedServer, st_sim: SimulatorServer) -> str:
+    """A database at head holding a full sync of the simulator, used as a template."""
+    admin = _admin(pg_server)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{SEEDED_TEMPLATE}" with (force)'))
+        conn.execute(sa.text(f'create database "{SEEDED_TEMPLATE}" template "{MIGRATED_TEMPLATE}"'))
+    engine = create_engine(_url(pg_server, SEEDED_TEMPLATE))
+    seed(engine, settings_for(st_sim, _url(pg_server, SEEDED_TEMPLATE)))
+    engine.dispose()
+    admin.dispose()
+    return SEEDED_TEMPLATE
+
+
+@dataclass
+class World:
+    """One test's seeded database, tool context and MCP server."""
+
+    sim: SimulatorServer
+    engine: sa.Engine
+    context: ToolContext
+    server: Any
+    tenant_id: int
+
+    def call(self, name: str, arguments: dict[str, Any] | None = None) -> Any:
+        """Call tool `name` through an in-memory MCP client; returns the CallToolResult."""
+
+        async def go() -> Any:
+            async with mcp.Client(self.server) as client:
+                return await client.call_tool(name, arguments or {})
+
+        return anyio.run(go)
+
+    def ok(self, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call a tool that must succeed; returns its structured result."""
+        result = self.call(name, arguments)
+        assert not result.is_error, result.content[0].text
+        assert result.structured_content is not None
+        assert json.loads(result.content[0].text) == result.structured_content
+        return result.structured_content
+
+    def error(self, name: str, arguments: dict[str, Any] | None = None) -> str:
+        """Call a tool that must fail; returns the message the model would read."""
+        result = self.call(name, arguments)
+        assert result.is_error, result.content[0].text
+        text = result.content[0].text
+        assert "Traceback" not in text
+        return text
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text(sql), params).scalar()
+
+    def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
+
+
+@pytest.fixture(scope="module")
+def make_world(
+    pg_server: EmbeddedServer, st_sim: SimulatorServer, seeded_template: str
+) -> Iterator[Callable[..., World]]:
+    """Build a `World` on a fresh clone of the seeded database (settings overridable)."""
+    admin = _admin(pg_server)
+    created: list[tuple[str, sa.Engine, ToolContext]] = []
+
+    def make(**overrides: Any) -> World:
+        name = f"t_tools_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'create database "{name}" template "{seeded_template}"'))
+        url = _url(pg_server, name)
+        engine = create_engine(url)
+        settings = settings_for(st_sim, url, **overrides)
+        context = ToolContext.from_settings(settings, engine)
+        created.append((name, engine, context))
+        return World(st_sim, engine, context, build_server(context), settings.st_tenant_ids[0])
+
+    yield make
+    for name, engine, context in created:
+        context.close()
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(make_world: Callable[..., World]) -> World:
+    """A seeded database with an MCP server over it and the session's simulator, shared by
+    the tests of a module (each test works on records of its own)."""
+    return make_world()
