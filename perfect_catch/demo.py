@@ -40,8 +40,14 @@ def run_demo(*, port: int, sim_port: int, seed: int, size: str) -> int:
         home = ensure_instance(settings)
         console.print(f"[bold]Dagster UI[/bold] http://127.0.0.1:{port}  (Ctrl-C to stop)")
         command = [
-            str(Path(sys.executable).with_name("dagster")), "dev",
-            "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(port), "-h", "127.0.0.1",
+            str(Path(sys.executable).with_name("dagster")),
+            "dev",
+            "-w",
+            str(PROJECT_ROOT / "workspace.yaml"),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
         ]
         try:
             return subprocess.call(command, env={**os.environ, "DAGSTER_HOME": str(home)})

@@ -52,8 +52,9 @@ def run_servicetitan_sync(
                         progress.update(task, records=page.total_records)
 
                     try:
-                        result = sync_entity(engine, client, spec, tenant_id, full=full,
-                                             on_page=on_page)
+                        result = sync_entity(
+                            engine, client, spec, tenant_id, full=full, on_page=on_page
+                        )
                     except (ApiError, SyncAlreadyRunning) as error:
                         failures.append(f"{tenant_id} {spec.name}: {error}")
                         progress.update(task, description=f"{tenant_id} {spec.name} FAILED")
@@ -67,13 +68,32 @@ def run_servicetitan_sync(
 
 def _summary(console: Console, results: list[SyncResult], failures: list[str]) -> None:
     table = Table(title="sync summary")
-    for name in ("tenant", "entity", "records", "inserted", "updated", "deleted", "rejected",
-                 "api calls", "retries", "seconds"):
+    for name in (
+        "tenant",
+        "entity",
+        "records",
+        "inserted",
+        "updated",
+        "deleted",
+        "rejected",
+        "api calls",
+        "retries",
+        "seconds",
+    ):
         table.add_column(name, justify="left" if name in ("tenant", "entity") else "right")
     for r in results:
-        table.add_row(str(r.tenant_id), r.entity, f"{r.records:,}", f"{r.inserted:,}",
-                      f"{r.updated:,}", f"{r.deleted:,}", f"{r.rejected:,}", str(r.api_calls),
-                      str(r.retries), f"{r.seconds:.1f}")
+        table.add_row(
+            str(r.tenant_id),
+            r.entity,
+            f"{r.records:,}",
+            f"{r.inserted:,}",
+            f"{r.updated:,}",
+            f"{r.deleted:,}",
+            f"{r.rejected:,}",
+            str(r.api_calls),
+            str(r.retries),
+            f"{r.seconds:.1f}",
+        )
     console.print(table)
     for line in failures:
         console.print(f"[red]failed:[/red] {line}")

@@ -4,6 +4,8 @@ from a migrated template, so it is fast), and the simulators on an ephemeral por
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -43,12 +45,17 @@ def _admin_engine(server: EmbeddedServer) -> sa.Engine:
 
 
 @pytest.fixture(scope="session")
-def pg_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """PERFECT_CATCH_HOME of the test session (its embedded server lives there)."""
-    home = tmp_path_factory.mktemp("pc")
+def pg_home() -> Iterator[Path]:
+    """PERFECT_CATCH_HOME of the test session (its embedded server lives there).
+
+    A folder of its own rather than pytest's tmp_path: pytest prunes old session folders, which
+    would pull the data directory from under a server another session is still using.
+    """
+    home = Path(tempfile.mkdtemp(prefix="pc-test-"))
     os.environ["PERFECT_CATCH_HOME"] = str(home)
     _reset_caches()
-    return home
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -76,6 +77,16 @@ def _wait_hint(response: httpx.Response) -> float | None:
         interval = _header_int(response, "X-RateLimit-Interval-Milliseconds")
         return interval / 1000 if interval else None
     return None
+
+
+def _cursor_of(record: dict[str, Any], sort: list[dict[str, str]] | None) -> list[Any]:
+    """A `searchAfter` built from the sort field and id, for answers that do not carry one."""
+    field = (sort or [{"field": "dateAdded"}])[0].get("field", "dateAdded")
+    value = record.get(field)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        value = int(parsed.timestamp() * 1000)
+    return [value, record["id"]]
 
 
 def _error(failure: Failure) -> ApiError:
@@ -212,7 +223,9 @@ class GoHighLevelClient:
             body["page"] = page or 1
         payload = self._call("POST", "contacts/search", json=body, idempotent=True)
         records = payload.get("contacts") or []
-        cursor = records[-1].get("searchAfter") if len(records) == body["pageLimit"] else None
+        cursor = None
+        if len(records) == body["pageLimit"]:
+            cursor = records[-1].get("searchAfter") or _cursor_of(records[-1], sort)
         self._http.stats.pages += 1
         return ContactPage(records, cursor, payload.get("total"))
 

@@ -595,8 +595,9 @@ def reconcile_ghl(
     now: Callable[[], datetime] | None = None,
     run_id: str | None = None,
 ) -> ReconcileResult:
-    """Re-push what changed in ST since `since` (default: GHL_PUSH_LOOKBACK_DAYS ago) and every
-    estimate whose opportunity is not in a final stage, repairing any drift in GHL.
+    """Re-push what changed in ST since `since` (default: GHL_PUSH_LOOKBACK_DAYS ago): customers
+    created, appointments, estimates and install jobs modified, plus every estimate whose
+    opportunity is not in a final stage (so follow-up ages are applied and drift is repaired).
 
     A spent GHL daily limit stops the run (`GhlDailyLimitError`); everything pushed so far is
     recorded, and the next run repeats the rest idempotently.
@@ -639,8 +640,8 @@ def _ids_to_reconcile(
         "customers": ids(
             "select id from servicetitan.st_customers where tenant_id = %s and deleted_at is null "
             "and merged_to_id is null and coalesce(active, true) "
-            "and (created_on >= %s or modified_on >= %s) order by id",
-            (tenant_id, since, since),
+            "and created_on >= %s order by id",
+            (tenant_id, since),
         ),
         "appointments": ids(
             "select id from servicetitan.st_appointments where tenant_id = %s "

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from perfect_catch.connectors.callrail import CallRailClient
 from perfect_catch.connectors.gohighlevel import GoHighLevelClient
+from perfect_catch.connectors.servicetitan import ServiceTitanClient
 from perfect_catch.integrations.callrail_sync import sync_callrail_calls
 from perfect_catch.integrations.config import IntegrationSettings, get_integration_settings
 from perfect_catch.integrations.ghl_push import ReconcileResult, reconcile_ghl
@@ -21,6 +22,7 @@ from perfect_catch.integrations.ghl_sync import (
     sync_ghl_opportunities,
     sync_ghl_pipelines,
 )
+from perfect_catch.integrations.ghl_to_st import GhlToStResult, pull_ghl_customers_to_st
 from perfect_catch.settings import Settings, SettingsError, get_settings
 from perfect_catch.warehouse.engine import get_engine
 
@@ -90,3 +92,25 @@ def run_callrail_sync(
             full=full,
             tenant_ids=settings.st_tenant_ids,
         )
+
+
+def run_ghl_to_st(
+    settings: Settings | None = None,
+    config: IntegrationSettings | None = None,
+    *,
+    engine: sa.Engine | None = None,
+) -> dict[int, GhlToStResult]:
+    """Create ST customers for GHL contacts tagged as customers (only with GHL_PULL_TO_ST)."""
+    settings = settings or get_settings()
+    config = config or get_integration_settings()
+    if not config.ghl_pull_to_st:
+        return {}
+    _require(settings, "ghl_location_id", "st_tenant_ids")
+    engine = engine or get_engine()
+    results: dict[int, GhlToStResult] = {}
+    for tenant_id in settings.st_tenant_ids:
+        with ServiceTitanClient.from_settings(settings, tenant_id) as st_client:
+            results[tenant_id] = pull_ghl_customers_to_st(
+                engine, st_client, settings.ghl_location_id, tenant_id, config
+            )
+    return results

@@ -116,11 +116,16 @@ def _primary(error: psycopg.Error) -> str:
 
 
 def _release(raw: Any, conn: psycopg.Connection, autocommit: bool) -> None:
-    """Roll back whatever happened and hand the connection back as it came, or discard it."""
+    """Roll back whatever happened and hand the connection back as it came, or discard it.
+
+    Session-level advisory locks survive a rollback, so they are released too (the connection
+    is checked out to this call alone)."""
     try:
         if conn.closed or conn.broken:
             raw.invalidate()
             return
+        conn.rollback()
+        conn.execute("select pg_advisory_unlock_all()")
         conn.rollback()
         conn.autocommit = autocommit
     except psycopg.Error:

@@ -130,10 +130,8 @@ def get_estimate_details(context: ToolContext, params: EstimateIdInput) -> dict[
     tenant_id = context.tenant(params.tenant_id)
     with context.engine.connect() as conn:
         estimate = estimate_details(conn, tenant_id, params.estimate_id)
-    if estimate is None:
-        with context.servicetitan(tenant_id) as client:
-            record = client.get("sales", f"estimates/{params.estimate_id}")
-            writeback.upsert(context, "estimates", tenant_id, [record])
+    path = f"estimates/{params.estimate_id}"
+    if estimate is None and writeback.fetch(context, tenant_id, "estimates", "sales", path):
         with context.engine.connect() as conn:
             estimate = estimate_details(conn, tenant_id, params.estimate_id)
     if estimate is None:

@@ -203,10 +203,13 @@ def check_technicians_free(
         return
     clashes = lookup.rows(
         conn,
-        """select a.id, a.job_id, a.start_on, a.end_on, s.technician_id, s.technician_name
+        """select a.id, a.job_id, a.start_on, a.end_on, s.technician_id,
+                  coalesce(t.name, s.technician_name) as technician_name
            from servicetitan.st_appointments a
            join servicetitan.st_appointment_assignments s
              on s.tenant_id = a.tenant_id and s.appointment_id = a.id
+           left join servicetitan.st_technicians t
+             on t.tenant_id = s.tenant_id and t.id = s.technician_id
            where a.tenant_id = :tenant and a.deleted_at is null and s.deleted_at is null
              and coalesce(s.active, true) and coalesce(a.active, true)
              and a.status not in ('Canceled', 'Done')
@@ -385,12 +388,14 @@ def job_details(conn: sa.Connection, tenant_id: int, job_id: int) -> dict[str, A
     job["appointments"] = lookup.rows(
         conn,
         """select a.id, a.appointment_number, a.status, a.start_on, a.end_on,
-                  coalesce(array_agg(s.technician_name order by s.technician_name)
+                  coalesce(array_agg(coalesce(t.name, s.technician_name) order by t.name)
                            filter (where s.id is not null), '{}') as technicians
            from servicetitan.st_appointments a
            left join servicetitan.st_appointment_assignments s
              on s.tenant_id = a.tenant_id and s.appointment_id = a.id
             and s.deleted_at is null and coalesce(s.active, true)
+           left join servicetitan.st_technicians t
+             on t.tenant_id = s.tenant_id and t.id = s.technician_id
            where a.tenant_id = :tenant and a.job_id = :job and a.deleted_at is null
            group by a.tenant_id, a.id order by a.start_on""",
         tenant=tenant_id,
@@ -426,10 +431,7 @@ def get_job(context: ToolContext, params: JobIdInput) -> dict[str, Any]:
     tenant_id = context.tenant(params.tenant_id)
     with context.engine.connect() as conn:
         job = job_details(conn, tenant_id, params.job_id)
-    if job is None:
-        with context.servicetitan(tenant_id) as client:
-            record = client.get("jpm", f"jobs/{params.job_id}")
-            writeback.upsert(context, "jobs", tenant_id, [record])
+    if job is None and writeback.fetch(context, tenant_id, "jobs", "jpm", f"jobs/{params.job_id}"):
         with context.engine.connect() as conn:
             job = job_details(conn, tenant_id, params.job_id)
     if job is None:

@@ -290,6 +290,8 @@ _FUNCTION_PREFIXES: dict[str, str] = {
     "pg_prewarm": "pg_prewarm() loads tables into memory",
 }
 
+_LOCKING = "locking clauses (FOR UPDATE, FOR SHARE) take row locks; remove them"
+_LOCK_STRENGTHS = frozenset({"update", "share", "no", "key"})
 _FIRST_WORDS = frozenset({"select", "with", "values", "table"})
 
 
@@ -329,19 +331,15 @@ def check_query(sql: str) -> str:
         if token.kind != "word" or (previous is not None and previous.kind == "dot"):
             continue
         word = token.word
+        if word == "for" and following is not None and following.word in _LOCK_STRENGTHS:
+            raise UnsafeQuery(_LOCKING)
         if word in _WRITE_KEYWORDS:
             reason = _WRITE_KEYWORDS[word]
             if is_cte and word in ("insert", "update", "delete", "merge"):
                 raise UnsafeQuery(
                     f"writable CTEs are not allowed: {reason}. Only read-only SELECTs run here."
                 )
-            if word == "update" and previous is not None and previous.word in ("for", "no", "key"):
-                raise UnsafeQuery(
-                    "SELECT ... FOR UPDATE takes row locks; remove the locking clause"
-                )
             raise UnsafeQuery(f"only read-only SELECT queries are allowed: {reason}")
-        if word == "for" and following is not None and following.word in ("share", "no", "key"):
-            raise UnsafeQuery("SELECT ... FOR SHARE takes row locks; remove the locking clause")
     return sql
 
 

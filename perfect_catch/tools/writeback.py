@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from perfect_catch.connectors.servicetitan import ServiceTitanClient
+from perfect_catch.connectors.servicetitan import ServiceTitanClient, ServiceTitanError
 from perfect_catch.tools.context import ToolContext
 from perfect_catch.warehouse.catalog import get_entity
 from perfect_catch.warehouse.loader import load_records
@@ -33,6 +33,24 @@ def upsert(context: ToolContext, entity: str, tenant_id: int, records: Iterable[
         conn.commit()
     finally:
         raw.close()
+
+
+def fetch(
+    context: ToolContext, tenant_id: int, entity: str, module: str, path: str
+) -> dict[str, Any] | None:
+    """GET one record from ServiceTitan and upsert it; None when ServiceTitan has no such
+    record (a read tool falls back here when the warehouse has not synced it yet)."""
+    with context.servicetitan(tenant_id) as client:
+        try:
+            record = client.get(module, path)
+        except ServiceTitanError as error:
+            if error.status == 404:
+                return None
+            raise
+    if isinstance(record, dict):
+        upsert(context, entity, tenant_id, [record])
+        return record
+    return None
 
 
 def reflect(

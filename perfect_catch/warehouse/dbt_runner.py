@@ -105,22 +105,26 @@ def _nodes(target_path: Path) -> tuple[NodeResult, ...]:
 
 
 _lock = threading.Lock()
-_manifests: dict[Path, Any] = {}
+_manifests: dict[tuple[Path, str, str], Any] = {}
 
 
 def _invoke_in_process(args: Sequence[str], env: Mapping[str, str], target: Path) -> DbtResult:
-    """`dbt <args>` through dbt's Python API, reusing this process's parsed manifest."""
+    """`dbt <args>` through dbt's Python API, reusing this process's parsed manifest.
+
+    A manifest names the database it was parsed for, so there is one per (host, database).
+    """
     from dbt.cli.main import dbtRunner
 
     paths = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
     started = time.monotonic()
     with _lock, applied(env):
-        manifest = _manifests.get(target)
+        key = (target, env["PC_DBT_HOST"], env["PC_DBT_DBNAME"])
+        manifest = _manifests.get(key)
         if manifest is None:
             parsed = dbtRunner().invoke(["parse", "--quiet", *paths, "--target-path", str(target)])
             if not parsed.success:
                 raise DbtError(f"dbt parse failed: {parsed.exception}")
-            manifest = _manifests[target] = parsed.result
+            manifest = _manifests[key] = parsed.result
         outcome = dbtRunner(manifest=manifest).invoke(
             [*args, *paths, "--target-path", str(target), "--quiet"]
         )

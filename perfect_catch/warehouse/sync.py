@@ -38,11 +38,6 @@ class SyncAlreadyRunning(RuntimeError):
     """Another process is syncing the same (source, tenant, entity) right now."""
 
 
-class _Page(Protocol):
-    records: list[dict[str, Any]]
-    has_more: bool
-
-
 class _Stats(Protocol):
     api_calls: int
     retries: int

@@ -66,8 +66,32 @@ def test_assets_materialise(
     }
     assert by_key["gohighlevel/contacts"]["records"].value == 40
     push = result.asset_materializations_for_node("gohighlevel__st_push")[0].metadata
-    assert push["tenants"].value[str(TENANT)]["estimate"] == {"created": 1}
+    assert push["tenants"].value[str(TENANT)]["estimate"] == {"updated": 1}
+    assert push["tenants"].value[str(TENANT)]["customer"] == {"created": 1}
     secret = env["GHL_TOKEN"]
     for event in result.all_events:
         assert secret not in str(event)
     get_settings.cache_clear()
+
+
+def test_schedules_request_one_run_per_tick() -> None:
+    from datetime import UTC, datetime
+
+    from perfect_catch.defs.callrail.schedules import callrail_sync_schedule
+    from perfect_catch.defs.gohighlevel.schedules import (
+        gohighlevel_push_schedule,
+        gohighlevel_sync_schedule,
+    )
+
+    tick = datetime(2026, 1, 1, 12, 5, tzinfo=UTC)
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+        for schedule in (
+            gohighlevel_sync_schedule,
+            gohighlevel_push_schedule,
+            callrail_sync_schedule,
+        ):
+            request = schedule(context)
+            assert isinstance(request, dg.RunRequest)
+            assert request.run_key.endswith(tick.isoformat())
+            assert schedule.description and schedule.metadata

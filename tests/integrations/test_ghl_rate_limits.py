@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from integration_support import ghl_client, start_server
 
-from perfect_catch.connectors.gohighlevel import GhlDailyLimitError
+from perfect_catch.connectors.gohighlevel import GhlDailyLimitError, GhlError, GoHighLevelClient
 from perfect_catch.integrations.ghl_sync import sync_ghl_contacts
 from perfect_catch.simulators.gohighlevel.state import TOKEN
 
@@ -50,3 +50,26 @@ def test_daily_limit_stops_then_resumes_without_loss(engine: sa.Engine) -> None:
         assert ids == expected
     finally:
         server.stop()
+
+
+def test_injected_faults_do_not_lose_records(sim, engine: sa.Engine) -> None:
+    state = sim.system("gohighlevel")
+    sim.set_faults(rate_429=0.1, rate_5xx=0.15)
+    with ghl_client(sim) as client:
+        contacts = sync_ghl_contacts(engine, client, page_limit=7)
+        assert client.stats.retries > 0
+    sim.set_faults(rate_429=0.0, rate_5xx=0.0)
+    assert contacts.records >= len(state.contacts)
+    with engine.connect() as conn:
+        ids = set(conn.execute(sa.text("select id from integrations.ghl_contacts")).scalars())
+    assert ids == set(state.contacts)
+
+
+def test_bad_token_error_is_clear_and_secret_free(sim) -> None:
+    env = sim.env
+    secret = "pit-wrong-token-value"
+    client = GoHighLevelClient(env["GHL_API_URL"], secret, env["GHL_LOCATION_ID"])
+    with client, pytest.raises(GhlError) as caught:
+        client.pipelines()
+    assert caught.value.status == 401
+    assert "GoHighLevel GET" in str(caught.value) and secret not in repr(caught.value)

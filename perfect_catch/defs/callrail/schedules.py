@@ -3,6 +3,7 @@
 import dagster as dg
 
 from perfect_catch.defs.callrail.assets import GROUP
+from perfect_catch.defs.gohighlevel.schedules import request_unless_running
 from perfect_catch.integrations.config import get_integration_settings
 from perfect_catch.settings import get_settings
 
@@ -26,4 +27,4 @@ callrail_sync_job = dg.define_asset_job(
     metadata={"cadence": _cron},
 )
 def callrail_sync_schedule(context: dg.ScheduleEvaluationContext):
-    return dg.RunRequest(run_key=f"callrail:{context.scheduled_execution_time.isoformat()}")
+    return request_unless_running(context, callrail_sync_job.name, "callrail")

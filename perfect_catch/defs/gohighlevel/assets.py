@@ -170,7 +170,9 @@ def ghl_st_push(
     with gohighlevel.client() as client:
         for tenant_id in tenants:
             try:
-                result = reconcile_ghl(warehouse.engine(), client, tenant_id, run_id=context.run.run_id)
+                result = reconcile_ghl(
+                    warehouse.engine(), client, tenant_id, run_id=context.run.run_id
+                )
             except GhlDailyLimitError as exc:
                 raise _stop_on_daily_limit(exc) from None
             counts[str(tenant_id)] = result.counts

@@ -1,4 +1,9 @@
-"""When GoHighLevel runs: the pull every few minutes, the ST -> GHL reconciliation less often."""
+"""When GoHighLevel runs: the pull every few minutes, the ST -> GHL reconciliation less often.
+
+A schedule skips its tick while the previous run of its job is still queued or running, so one
+pull (or one reconciliation) touches the location at a time and the rate limits are shared by
+as few runs as possible.
+"""
 
 import dagster as dg
 
@@ -12,6 +17,26 @@ _status = (
     if get_settings().schedules_default_on
     else dg.DefaultScheduleStatus.STOPPED
 )
+
+_ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def request_unless_running(
+    context: dg.ScheduleEvaluationContext, job_name: str, prefix: str
+) -> dg.RunRequest | dg.SkipReason:
+    """A run request for this tick, or a skip while the job's previous run is active."""
+    busy = context.instance.get_run_records(
+        dg.RunsFilter(job_name=job_name, statuses=_ACTIVE), limit=1
+    )
+    if busy:
+        return dg.SkipReason(f"{job_name}: the previous run is still active")
+    return dg.RunRequest(run_key=f"{prefix}:{context.scheduled_execution_time.isoformat()}")
+
 
 ghl_sync_job = dg.define_asset_job(
     name="gohighlevel_sync",
@@ -39,7 +64,7 @@ ghl_push_job = dg.define_asset_job(
     metadata={"cadence": _config.ghl_sync_cron},
 )
 def gohighlevel_sync_schedule(context: dg.ScheduleEvaluationContext):
-    return dg.RunRequest(run_key=f"ghl:{context.scheduled_execution_time.isoformat()}")
+    return request_unless_running(context, ghl_sync_job.name, "ghl")
 
 
 @dg.schedule(
@@ -50,4 +75,4 @@ def gohighlevel_sync_schedule(context: dg.ScheduleEvaluationContext):
     metadata={"cadence": _config.ghl_reconcile_cron},
 )
 def gohighlevel_push_schedule(context: dg.ScheduleEvaluationContext):
-    return dg.RunRequest(run_key=f"ghl-push:{context.scheduled_execution_time.isoformat()}")
+    return request_unless_running(context, ghl_push_job.name, "ghl-push")

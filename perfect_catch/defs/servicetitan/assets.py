@@ -31,10 +31,14 @@ def asset_key(spec: EntitySpec) -> dg.AssetKey:
 
 
 def _tables(spec: EntitySpec) -> str:
-    return ", ".join([f"{spec.schema}.{spec.table}"] + [f"{c.schema}.{c.table}" for c in spec.children])
+    return ", ".join(
+        [f"{spec.schema}.{spec.table}"] + [f"{c.schema}.{c.table}" for c in spec.children]
+    )
 
 
-def build_entity_asset(spec: EntitySpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def build_entity_asset(
+    spec: EntitySpec, partitions: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
     """The asset that syncs `spec` for one tenant partition."""
 
     @dg.asset(
@@ -70,14 +74,24 @@ def build_entity_asset(spec: EntitySpec, partitions: dg.PartitionsDefinition) ->
         def on_page(progress: PageProgress) -> None:
             context.log.info(
                 "%s tenant %s page %d: %d records (+%d new, %d updated, %d rejected)",
-                spec.name, tenant_id, progress.page, progress.records,
-                progress.inserted, progress.updated, progress.rejected,
+                spec.name,
+                tenant_id,
+                progress.page,
+                progress.records,
+                progress.inserted,
+                progress.updated,
+                progress.rejected,
             )
 
         with servicetitan.client(tenant_id) as client:
             result = sync_entity(
-                warehouse.engine(), client, spec, tenant_id,
-                full=config.full, on_page=on_page, run_id=context.run_id,
+                warehouse.engine(),
+                client,
+                spec,
+                tenant_id,
+                full=config.full,
+                on_page=on_page,
+                run_id=context.run.run_id,
             )
         metadata = {key: value for key, value in result.metadata().items() if value is not None}
         metadata["dagster/row_count"] = result.inserted + result.updated

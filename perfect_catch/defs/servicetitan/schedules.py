@@ -8,23 +8,7 @@ guards the same thing against runs started by hand.
 import dagster as dg
 
 from perfect_catch.defs.servicetitan.assets import GROUP, servicetitan_assets
-from perfect_catch.settings import get_settings
-
-_settings = get_settings()
-_status = (
-    dg.DefaultScheduleStatus.RUNNING
-    if _settings.schedules_default_on
-    else dg.DefaultScheduleStatus.STOPPED
-)
-_partitions = servicetitan_assets[0].partitions_def
-
-servicetitan_sync_job = dg.define_asset_job(
-    name="servicetitan_sync",
-    selection=dg.AssetSelection.groups(GROUP),
-    partitions_def=_partitions,
-    description="Sync every ServiceTitan entity of one tenant (incremental unless configured full).",
-    tags={"source": "servicetitan"},
-)
+from perfect_catch.settings import Settings, get_settings
 
 _ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -34,26 +18,33 @@ _ACTIVE = [
 ]
 
 
-def _full_config() -> dict:
-    ops = {
-        asset.key.to_python_identifier(): {"config": {"full": True}}
-        for asset in servicetitan_assets
-    }
-    return {"ops": ops}
+def build_sync_job(assets: list[dg.AssetsDefinition]):
+    return dg.define_asset_job(
+        name="servicetitan_sync",
+        selection=dg.AssetSelection.assets(*assets),
+        description="Sync every ServiceTitan entity of one tenant (incremental unless "
+        "configured full).",
+        tags={"source": GROUP},
+    )
 
 
-def _requests(context: dg.ScheduleEvaluationContext, kind: str, run_config: dict):
-    tenants = _partitions.get_partition_keys() if _partitions else []
+def _full_config(assets: list[dg.AssetsDefinition]) -> dict:
+    return {"ops": {a.key.to_python_identifier(): {"config": {"full": True}} for a in assets}}
+
+
+def _requests(
+    context: dg.ScheduleEvaluationContext,
+    job_name: str,
+    tenants: list[str],
+    kind: str,
+    run_config: dict,
+):
     if not tenants:
         return dg.SkipReason("ST_TENANT_IDS is empty: no tenant to sync")
     requests = []
     for tenant in tenants:
         busy = context.instance.get_run_records(
-            dg.RunsFilter(
-                job_name=servicetitan_sync_job.name,
-                statuses=_ACTIVE,
-                tags={"dagster/partition": tenant},
-            ),
+            dg.RunsFilter(job_name=job_name, statuses=_ACTIVE, tags={"dagster/partition": tenant}),
             limit=1,
         )
         if busy:
@@ -70,27 +61,48 @@ def _requests(context: dg.ScheduleEvaluationContext, kind: str, run_config: dict
     return requests or dg.SkipReason("every tenant's previous sync is still running")
 
 
-@dg.schedule(
-    job=servicetitan_sync_job,
-    cron_schedule=_settings.st_incremental_cron,
-    execution_timezone=_settings.st_timezone,
-    default_status=_status,
-    description="Incremental ServiceTitan sync of every tenant from the stored continuation "
-    "tokens (ST_INCREMENTAL_CRON, default every 5 minutes).",
-    metadata={"cadence": _settings.st_incremental_cron},
-)
-def servicetitan_incremental_schedule(context: dg.ScheduleEvaluationContext):
-    return _requests(context, "incremental", {})
+def build_sync_schedules(
+    assets: list[dg.AssetsDefinition], settings: Settings
+) -> tuple[dg.ScheduleDefinition, dg.ScheduleDefinition]:
+    """The incremental and the nightly full-refresh schedule of `assets`' sync job."""
+    job = build_sync_job(assets)
+    partitions = assets[0].partitions_def
+    tenants = list(partitions.get_partition_keys()) if partitions else []
+    status = (
+        dg.DefaultScheduleStatus.RUNNING
+        if settings.schedules_default_on
+        else dg.DefaultScheduleStatus.STOPPED
+    )
+
+    @dg.schedule(
+        name="servicetitan_incremental_schedule",
+        job=job,
+        cron_schedule=settings.st_incremental_cron,
+        execution_timezone=settings.st_timezone,
+        default_status=status,
+        description="Incremental ServiceTitan sync of every tenant from the stored continuation "
+        "tokens (ST_INCREMENTAL_CRON, default every 5 minutes).",
+        metadata={"cadence": settings.st_incremental_cron, "tenants": ", ".join(tenants)},
+    )
+    def incremental(context: dg.ScheduleEvaluationContext):
+        return _requests(context, job.name, tenants, "incremental", {})
+
+    @dg.schedule(
+        name="servicetitan_full_refresh_schedule",
+        job=job,
+        cron_schedule=settings.st_full_refresh_cron,
+        execution_timezone=settings.st_timezone,
+        default_status=status,
+        description="Nightly full ServiceTitan refresh (02:00 in ST_TIMEZONE): rereads every "
+        "feed and soft-deletes rows the source no longer returns.",
+        metadata={"cadence": settings.st_full_refresh_cron, "timezone": settings.st_timezone},
+    )
+    def full_refresh(context: dg.ScheduleEvaluationContext):
+        return _requests(context, job.name, tenants, "full", _full_config(assets))
+
+    return incremental, full_refresh
 
 
-@dg.schedule(
-    job=servicetitan_sync_job,
-    cron_schedule=_settings.st_full_refresh_cron,
-    execution_timezone=_settings.st_timezone,
-    default_status=_status,
-    description="Nightly full ServiceTitan refresh (02:00 in ST_TIMEZONE): rereads every feed "
-    "and soft-deletes rows the source no longer returns.",
-    metadata={"cadence": _settings.st_full_refresh_cron, "timezone": _settings.st_timezone},
+servicetitan_incremental_schedule, servicetitan_full_refresh_schedule = build_sync_schedules(
+    servicetitan_assets, get_settings()
 )
-def servicetitan_full_refresh_schedule(context: dg.ScheduleEvaluationContext):
-    return _requests(context, "full", _full_config())

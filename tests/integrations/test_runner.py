@@ -1,0 +1,16 @@
+"""The CLI-facing runs work from settings alone, against the simulator host's env."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from perfect_catch.integrations.runner import run_callrail_sync, run_ghl_reconcile, run_ghl_sync
+
+
+def test_runs_from_settings(simulator, engine: sa.Engine, monkeypatch) -> None:
+    results = run_ghl_sync(engine=engine)
+    assert [r.entity for r in results] == ["pipelines", "contacts", "opportunities"]
+    assert results[1].records == len(simulator.system("gohighlevel").contacts)
+    calls = run_callrail_sync(engine=engine)
+    assert calls.records == len(simulator.system("callrail").calls)
+    assert run_ghl_reconcile(engine=engine) is not None

@@ -1,0 +1,90 @@
+"""The ServiceTitan Dagster wiring: assets materialize through the sync engine, schedules
+request one run per tenant and skip a tenant whose sync is still running."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from dagster._core.test_utils import create_run_for_test
+import sqlalchemy as sa
+
+from perfect_catch.defs.servicetitan.assets import build_servicetitan_assets
+from perfect_catch.defs.servicetitan.resources import ServiceTitanResource
+from perfect_catch.defs.servicetitan.schedules import build_sync_schedules
+from perfect_catch.defs.warehouse.resources import WarehouseResource
+from perfect_catch.settings import load_settings
+
+
+def _resources(simulator, database_url: str) -> dict:
+    env = simulator.env
+    return {
+        "servicetitan": ServiceTitanResource(
+            api_url=env["ST_API_URL"],
+            auth_url=env["ST_AUTH_URL"],
+            client_id=env["ST_CLIENT_ID"],
+            client_secret=env["ST_CLIENT_SECRET"],
+            app_key=env["ST_APP_KEY"],
+        ),
+        "warehouse": WarehouseResource(database_url=database_url),
+    }
+
+
+def test_materializing_an_entity_syncs_it_and_reports_metadata(
+    simulator, database_url: str, engine: sa.Engine
+) -> None:
+    tenant = simulator.env["ST_TENANT_IDS"].split(",")[0]
+    assets = {a.key.to_user_string(): a for a in build_servicetitan_assets([int(tenant)])}
+    customers = assets["servicetitan/customers"]
+    result = dg.materialize(
+        [customers], partition_key=tenant, resources=_resources(simulator, database_url)
+    )
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    truth = sum(1 for _ in simulator.system("servicetitan").records("customers"))
+    assert metadata["inserted"].value == truth
+    assert metadata["api_calls"].value >= 2  # token + at least one page
+    assert metadata["rejected"].value == 0
+    assert "secret" not in str(metadata).lower()
+    with engine.connect() as conn:
+        count = conn.execute(sa.text("select count(*) from servicetitan.st_customers")).scalar()
+    assert count == truth
+
+
+def test_every_asset_has_description_metadata_and_pool() -> None:
+    for asset in build_servicetitan_assets([1]):
+        spec = next(iter(asset.specs))
+        assert spec.description and "synced into" in spec.description
+        assert spec.metadata["dagster/table_name"]
+        assert asset.op.pool == "servicetitan_api"
+
+
+def test_schedules_request_one_run_per_idle_tenant(monkeypatch) -> None:
+    monkeypatch.setenv("ST_TIMEZONE", "America/Phoenix")
+    assets = build_servicetitan_assets([11, 22])
+    incremental, full = build_sync_schedules(assets, load_settings())
+    assert full.execution_timezone == "America/Phoenix"
+    assert full.cron_schedule == "0 2 * * *"
+
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2026, 11, 26, 9, 5, tzinfo=UTC)
+        )
+        requests = incremental(context)
+        assert sorted(r.partition_key for r in requests) == ["11", "22"]
+        assert all(r.run_config == {} for r in requests)
+
+        full_requests = full(context)
+        ops = full_requests[0].run_config["ops"]
+        assert ops["servicetitan__customers"] == {"config": {"full": True}}
+
+        # A sync of tenant 11 still running: only 22 gets a new run.
+        create_run_for_test(
+            instance,
+            job_name="servicetitan_sync",
+            tags={"dagster/partition": "11"},
+            status=dg.DagsterRunStatus.STARTED,
+        )
+        requests = incremental(context)
+        assert [r.partition_key for r in requests] == ["22"]
