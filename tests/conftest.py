@@ -25,7 +25,6 @@ for _name in list(os.environ):
 import sqlalchemy as sa  # noqa: E402
 
 from perfect_catch.connectors.http import Clock  # noqa: E402
-
 from perfect_catch.settings import get_settings  # noqa: E402
 from perfect_catch.warehouse import migrate  # noqa: E402
 from perfect_catch.warehouse.embedded import EmbeddedServer, ensure_server, stop_server  # noqa: E402

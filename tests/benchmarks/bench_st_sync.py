@@ -222,9 +222,8 @@ def main() -> None:
             f"{incremental['updated']:,} updated in {incremental['seconds']:.2f} s "
             f"(child process wall {incremental['wall_seconds']:.2f} s)"
         )
-    print(
-        f"benchmark process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
-    )
+    own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"benchmark process peak RSS: {own_rss:.0f} MB")
 
 
 def _first_id(url: str, tenant: int) -> int:

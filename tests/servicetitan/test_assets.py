@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dagster as dg
-from dagster._core.test_utils import create_run_for_test
 import sqlalchemy as sa
+from dagster._core.test_utils import create_run_for_test
 
 from perfect_catch.defs.servicetitan.assets import build_servicetitan_assets
 from perfect_catch.defs.servicetitan.resources import ServiceTitanResource
