@@ -464,10 +464,10 @@ class GhlPusher:
             opportunity, created = self._claim_or_create(
                 conn, estimate, contact_id, stage_key, value
             )
-        outcome, detail = ("created", stage_key) if created else ("", None)
-        if not created or self.stage_map.key_of(opportunity.get("pipelineStageId")) != stage_key:
-            moved, detail = self._move(opportunity, stage_key, value)
-            outcome = "created" if created else moved
+        if created:
+            outcome, detail = "created", stage_key
+        else:
+            outcome, detail = self._move(opportunity, stage_key, value)
         conn.execute(
             "update integrations.ghl_estimate_opportunities set stage_key = %s, status = %s, "
             "monetary_value = %s, job_id = %s, updated_at = now() "

@@ -1,0 +1,84 @@
+"""How dbt's nodes appear in Dagster: keys, groups, lineage to the sync assets, automation.
+
+dbt sources are the raw tables the ServiceTitan assets load, so each source is given the key of
+the asset that writes it (`servicetitan/<entity>`; item tables belong to their parent entity's
+asset) and the UI shows ServiceTitan -> staging -> events/marts as one graph. Models are keyed
+by the schema they are written to (`staging`, `marts`, `events`).
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+from perfect_catch.warehouse.catalog import ENTITIES
+
+SOURCE_ASSET_PREFIX = "servicetitan"
+
+TABLE_TO_ENTITY: dict[tuple[str, str], str] = {
+    **{(spec.schema, spec.table): spec.name for spec in ENTITIES},
+    **{(child.schema, child.table): spec.name for spec in ENTITIES for child in spec.children},
+}
+"""(schema, table) of every raw table -> the name of the sync asset that loads it."""
+
+REBUILD_AFTER_SYNCS = dg.AutomationCondition.eager().without(
+    ~dg.AutomationCondition.any_deps_missing()
+)
+"""Rebuild when any upstream sync (any tenant partition) or upstream model has new data.
+
+`eager()` as is would wait until every tenant partition of every upstream sync exists; a
+tenant whose settings tables were never synced must not stop the events of the others, so the
+missing-dependency guard is dropped. The condition still waits for syncs in progress and never
+starts while a dbt run of the same models is in progress.
+"""
+
+
+def _folder(props: Mapping[str, Any]) -> str:
+    fqn = props.get("fqn") or []
+    return fqn[1] if len(fqn) > 2 else "models"
+
+
+class PerfectCatchDbtTranslator(DagsterDbtTranslator):
+    """Sources keyed like the sync assets; models keyed and grouped by schema."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(
+                enable_asset_checks=True,
+                enable_duplicate_source_asset_keys=True,
+            )
+        )
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            key = (dbt_resource_props["schema"], dbt_resource_props["name"])
+            entity = TABLE_TO_ENTITY.get(key)
+            if entity is None:
+                raise KeyError(f"dbt source {key[0]}.{key[1]} is not a table of any sync asset")
+            return dg.AssetKey([SOURCE_ASSET_PREFIX, entity])
+        schema = dbt_resource_props.get("schema") or "dbt"
+        return dg.AssetKey([schema, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return f"dbt_{_folder(dbt_resource_props)}"
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        own = (dbt_resource_props.get("description") or "").strip()
+        relation = f"{dbt_resource_props.get('schema')}.{dbt_resource_props['name']}"
+        materialized = dbt_resource_props.get("config", {}).get("materialized", "view")
+        return f"{own}\n\ndbt {materialized} `{relation}`." if own else f"dbt {materialized} `{relation}`."
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        metadata = dict(super().get_metadata(dbt_resource_props))
+        metadata["dagster/table_name"] = (
+            f"{dbt_resource_props.get('schema')}.{dbt_resource_props['name']}"
+        )
+        metadata["dbt_layer"] = _folder(dbt_resource_props)
+        metadata["materialized"] = dbt_resource_props.get("config", {}).get("materialized")
+        return metadata
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        return REBUILD_AFTER_SYNCS
