@@ -19,6 +19,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 from pydantic_core import PydanticUndefined
 
+from perfect_catch.settings import SettingsError
 from perfect_catch.tools.context import ToolContext
 from perfect_catch.tools.database import describe_warehouse
 from perfect_catch.tools.errors import ToolFailure
@@ -74,7 +75,7 @@ def _adapter(spec: ToolSpec, context: _LazyContext) -> Callable[..., dict[str, A
     def call(**arguments: Any) -> dict[str, Any]:
         try:
             return spec.run(context.get(), arguments)
-        except ToolFailure as failure:
+        except (ToolFailure, SettingsError) as failure:
             raise ToolError(str(failure)) from None
 
     call.__name__ = spec.name
@@ -118,7 +119,7 @@ def build_server(context: ToolContext | None = None) -> MCPServer:
     def warehouse_schema() -> str:
         try:
             return describe_warehouse(lazy.get().engine)
-        except ToolFailure as failure:
+        except (ToolFailure, SettingsError) as failure:
             raise ResourceError(str(failure)) from None
 
     return server

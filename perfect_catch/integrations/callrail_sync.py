@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from perfect_catch.connectors.callrail import CallRailClient
 from perfect_catch.integrations.db import connection
-from perfect_catch.integrations.ghl_sync import PullResult
+from perfect_catch.integrations.ghl_sync import PullResult, write_rows
 from perfect_catch.integrations.phones import to_e164
 from perfect_catch.warehouse.sync_state import get_state, save_watermark
 
@@ -91,6 +91,13 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _safe_start(call: Any) -> datetime | None:
+    try:
+        return parse_time(call.get("start_time"))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 def _row(account_id: str, call: dict[str, Any]) -> dict[str, Any]:
     duration = call.get("duration")
     return {
@@ -152,13 +159,12 @@ def sync_callrail_calls(
         result.extra["window_start"] = start.isoformat()
         newest = state.watermark
         for calls in client.calls(start_date=start.date()):
-            stamps = [t for t in (parse_time(c.get("start_time")) for c in calls) if t]
+            stamps = [t for t in (_safe_start(c) for c in calls) if t]
             page_newest = max(stamps, default=None)
             with conn.transaction():
-                with conn.cursor() as cur:
-                    for call in calls:
-                        cur.execute(_UPSERT, _row(account, call))
-                        result.written += cur.rowcount
+                result.written += write_rows(
+                    conn, _UPSERT, lambda c: _row(account, c), calls, (SOURCE, account, "calls")
+                )
                 if page_newest is not None and (newest is None or page_newest > newest):
                     newest = page_newest
                     save_watermark(conn, SOURCE, account, "calls", newest)

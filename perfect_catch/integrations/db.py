@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import orjson
 import psycopg
 import sqlalchemy as sa
 
@@ -29,3 +30,27 @@ def connection(engine: sa.Engine) -> Iterator[psycopg.Connection]:
             conn.autocommit = previous
         finally:
             raw.close()
+
+
+def write_reject(
+    conn: psycopg.Connection,
+    source: str,
+    tenant: str,
+    entity: str,
+    record: object,
+    reason: str,
+) -> None:
+    """Record a record that cannot be loaded in `public.sync_rejects`; the sync goes on."""
+    record_id = record.get("id") if isinstance(record, dict) else None
+    conn.execute(
+        "insert into public.sync_rejects (source, tenant_id, entity, record_id, reason, raw) "
+        "values (%s, %s, %s, %s, %s, %s)",
+        (
+            source,
+            tenant,
+            entity,
+            None if record_id is None else str(record_id),
+            reason[:1000],
+            orjson.dumps(record, default=str).decode()[:1_000_000],
+        ),
+    )

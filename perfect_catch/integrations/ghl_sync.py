@@ -20,7 +20,7 @@ import psycopg
 import sqlalchemy as sa
 
 from perfect_catch.connectors.gohighlevel import GoHighLevelClient
-from perfect_catch.integrations.db import connection
+from perfect_catch.integrations.db import connection, write_reject
 from perfect_catch.integrations.phones import to_e164
 from perfect_catch.warehouse.sync_state import get_state, save_watermark
 
@@ -61,6 +61,15 @@ def parse_time(value: Any) -> datetime | None:
         return datetime.fromtimestamp(value / 1000, UTC)
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _safe_time(record: Any, field: str) -> datetime | None:
+    """The record's timestamp, or None when it is missing or malformed (the record itself is
+    then rejected when written)."""
+    try:
+        return parse_time(record.get(field))
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def _iso_ms(moment: datetime) -> str:
@@ -142,10 +151,24 @@ def _opportunity_row(location_id: str, record: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def _write(conn: psycopg.Connection, sql: str, rows: Iterable[dict[str, Any]]) -> int:
+def write_rows(
+    conn: psycopg.Connection,
+    sql: str,
+    build: Callable[[dict[str, Any]], dict[str, Any]],
+    records: Iterable[Any],
+    reject: tuple[str, str, str],
+) -> int:
+    """Write each record built by `build`; one that cannot be built (missing id, bad date) goes
+    to `public.sync_rejects` with the reason instead of stopping the sync. Returns rows written.
+    `reject` is (source, tenant, entity) for the rejects table."""
     written = 0
     with conn.cursor() as cur:
-        for row in rows:
+        for record in records:
+            try:
+                row = build(record)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                write_reject(conn, *reject, record, f"{type(exc).__name__}: {exc}")
+                continue
             cur.execute(sql, row)
             written += cur.rowcount
     return written
@@ -153,12 +176,24 @@ def _write(conn: psycopg.Connection, sql: str, rows: Iterable[dict[str, Any]]) -
 
 def upsert_contacts(conn: psycopg.Connection, location_id: str, records: list[dict]) -> int:
     """Write contacts (newer versions only); returns rows written."""
-    return _write(conn, _CONTACT_SQL, (_contact_row(location_id, r) for r in records))
+    return write_rows(
+        conn,
+        _CONTACT_SQL,
+        lambda r: _contact_row(location_id, r),
+        records,
+        (SOURCE, location_id, "contacts"),
+    )
 
 
 def upsert_opportunities(conn: psycopg.Connection, location_id: str, records: list[dict]) -> int:
     """Write opportunities (newer versions only); returns rows written."""
-    return _write(conn, _OPPORTUNITY_SQL, (_opportunity_row(location_id, r) for r in records))
+    return write_rows(
+        conn,
+        _OPPORTUNITY_SQL,
+        lambda r: _opportunity_row(location_id, r),
+        records,
+        (SOURCE, location_id, "opportunities"),
+    )
 
 
 def sync_ghl_contacts(
@@ -191,7 +226,7 @@ def sync_ghl_contacts(
         )
         for page in pages:
             newest = max(
-                (parse_time(r.get("dateUpdated")) for r in page.records if r.get("dateUpdated")),
+                (t for t in (_safe_time(r, "dateUpdated") for r in page.records) if t),
                 default=None,
             )
             with conn.transaction():
@@ -199,7 +234,7 @@ def sync_ghl_contacts(
                 if newest is not None and (state.watermark is None or newest > state.watermark):
                     save_watermark(conn, SOURCE, location, "contacts", newest)
                     result.watermark = newest
-            seen.update(r["id"] for r in page.records)
+            seen.update(str(r.get("id")) for r in page.records if isinstance(r, dict))
             result.records += len(page.records)
             result.pages += 1
             if on_page:
@@ -240,15 +275,15 @@ def sync_ghl_opportunities(
                 for r in records
                 if full
                 or state.watermark is None
-                or (parse_time(r.get("updatedAt")) or state.watermark) >= state.watermark
+                or (_safe_time(r, "updatedAt") or state.watermark) >= state.watermark
             ]
             with conn.transaction():
                 result.written += upsert_opportunities(conn, location, changed)
             for record in records:
-                stamp = parse_time(record.get("updatedAt"))
+                stamp = _safe_time(record, "updatedAt")
                 if stamp is not None and (newest is None or stamp > newest):
                     newest = stamp
-            seen.update(r["id"] for r in records)
+            seen.update(str(r.get("id")) for r in records if isinstance(r, dict))
             result.records += len(records)
             result.pages += 1
             if on_page:

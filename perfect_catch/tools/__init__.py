@@ -13,7 +13,7 @@ from perfect_catch.tools.errors import (
     ToolUnavailable,
     UpstreamError,
 )
-from perfect_catch.tools.registry import ToolSpec, all_tools, call_tool, get_tool
+from perfect_catch.tools.registry import ToolSpec, all_tools, call_tool, claude_tools, get_tool
 
 __all__ = [
     "ConflictError",
@@ -26,5 +26,6 @@ __all__ = [
     "UpstreamError",
     "all_tools",
     "call_tool",
+    "claude_tools",
     "get_tool",
 ]

@@ -24,7 +24,7 @@ from psycopg import pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from perfect_catch.tools.context import ToolContext
-from perfect_catch.tools.errors import ToolInputError
+from perfect_catch.tools.errors import ToolInputError, ToolUnavailable
 from perfect_catch.tools.registry import jsonable, tool
 from perfect_catch.tools.sql_guard import check_query
 from perfect_catch.warehouse.catalog import ENTITIES, EntitySpec
@@ -69,7 +69,13 @@ def run_readonly_query(
             conn.rollback()
         conn.autocommit = False
         conn.execute("set transaction isolation level repeatable read, read only")
-        conn.execute(f"set local role {READONLY_ROLE}")
+        try:
+            conn.execute(f"set local role {READONLY_ROLE}")
+        except (psycopg.errors.UndefinedObject, psycopg.errors.InsufficientPrivilege):
+            raise ToolUnavailable(
+                f"the database role {READONLY_ROLE} is missing or not granted to this login; "
+                "run `perfect-catch db upgrade`"
+            ) from None
         conn.execute(
             "select set_config('statement_timeout', %s, true),"
             " set_config('lock_timeout', %s, true),"

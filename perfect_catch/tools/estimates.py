@@ -413,14 +413,19 @@ def match_line(line: WorkLine, items: list[Item]) -> dict[str, Any]:
             confidence = 0.95 if overlap >= MATCH_THRESHOLD else max(0.6, overlap)
             chosen = (coded[0], confidence)
             ranked = [chosen] + [pair for pair in ranked if pair[0] != coded[0]]
-    alternatives = [{**item.as_dict(), "match": match} for item, match in ranked[1:4] if chosen]
+    chosen_item = chosen[0] if chosen else None
+    seen = {item.id for item, _ in ranked}
+    nearby = ranked + [pair for pair in rank(items, text, 6) if pair[0].id not in seen]
+    alternatives = [
+        {**item.as_dict(), "match": match} for item, match in nearby if item != chosen_item
+    ][:3]
     if chosen is None or chosen[1] < MATCH_THRESHOLD:
         return {
             "work": line.work,
             "quantity": line.quantity,
             "matched": False,
             "confidence": chosen[1] if chosen else 0.0,
-            "alternatives": [{**i.as_dict(), "match": m} for i, m in ranked[:3]],
+            "alternatives": [{**i.as_dict(), "match": m} for i, m in nearby[:3]],
         }
     item, confidence = chosen
     unit = money(item.price)

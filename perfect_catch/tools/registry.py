@@ -192,3 +192,12 @@ def get_tool(name: str) -> ToolSpec:
 def call_tool(context: ToolContext, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
     """Run tool `name` with `arguments` (the entry point of agent steps)."""
     return get_tool(name).run(context, arguments)
+
+
+def claude_tools(names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Tool definitions for the Anthropic Messages API (`tools=`), all or the named ones."""
+    chosen = [get_tool(name) for name in names] if names is not None else all_tools()
+    return [
+        {"name": spec.name, "description": spec.description, "input_schema": spec.input_schema()}
+        for spec in chosen
+    ]

@@ -19,6 +19,11 @@ PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 ENV_NAMES = ("PC_DBT_HOST", "PC_DBT_PORT", "PC_DBT_USER", "PC_DBT_PASSWORD", "PC_DBT_DBNAME")
 
+RUN_DEFAULTS = {"DBT_INDIRECT_SELECTION": "cautious"}
+"""How every caller runs dbt. Cautious indirect selection runs a test only when all the models
+it reads are selected, so building a subset (one asset from the Dagster UI) never fails on a
+test that reads a model the subset did not build."""
+
 
 def env_for_url(url: str) -> dict[str, str]:
     """`PC_DBT_*` for a PostgreSQL URL, any driver; a unix-socket `?host=/dir` is kept as host.
@@ -40,12 +45,13 @@ def env_for_url(url: str) -> dict[str, str]:
 
 
 def dbt_env(url: str | None = None) -> dict[str, str]:
-    """`PC_DBT_*` for `url`, or for the configured warehouse (starting the embedded server)."""
+    """`PC_DBT_*` for `url`, or for the configured warehouse (starting the embedded server),
+    with the platform's `RUN_DEFAULTS`."""
     if url is None:
         from perfect_catch.warehouse.engine import base_url
 
         url = base_url()
-    return env_for_url(url)
+    return {**RUN_DEFAULTS, **env_for_url(url)}
 
 
 @contextmanager

@@ -68,6 +68,14 @@ def test_assets_materialise(
     push = result.asset_materializations_for_node("gohighlevel__st_push")[0].metadata
     assert push["tenants"].value[str(TENANT)]["estimate"] == {"updated": 1}
     assert push["tenants"].value[str(TENANT)]["customer"] == {"created": 1}
+    from perfect_catch.defs.gohighlevel.checks import ghl_push_failures
+
+    check = dg.materialize(
+        [ghl_st_push, ghl_push_failures],
+        resources=resources,
+        selection=dg.AssetSelection.checks(ghl_push_failures),
+    )
+    assert check.get_asset_check_evaluations()[0].passed
     secret = env["GHL_TOKEN"]
     for event in result.all_events:
         assert secret not in str(event)

@@ -17,8 +17,8 @@ ESTIMATE = 70_000_001
 JOB = 40_000_001
 
 
-@pytest.fixture
-def st(engine: sa.Engine) -> sa.Engine:
+def seed_st(engine: sa.Engine) -> sa.Engine:
+    """One customer (phone and email), an open estimate, and two business units."""
     put_st(engine, "st_business_units", 501, name="Electrical Install")
     put_st(engine, "st_business_units", 502, name="Pool Service")
     put_st(engine, "st_customers", CUSTOMER, name="Jane Doe", city="Phoenix", state="AZ")
@@ -48,6 +48,11 @@ def st(engine: sa.Engine) -> sa.Engine:
         subtotal=4200.5,
     )
     return engine
+
+
+@pytest.fixture
+def st(engine: sa.Engine) -> sa.Engine:
+    return seed_st(engine)
 
 
 def _stage_name(state, opportunity: dict) -> str:
@@ -293,3 +298,47 @@ def test_unknown_stage_name_is_named_in_the_error(sim, st: sa.Engine) -> None:
     config = load_integration_settings(ghl_sales_stages={"JOB_SOLD": "Won It"})
     with ghl_client(sim) as client, pytest.raises(StageConfigError, match="GHL_SALES_STAGES"):
         GhlPusher(st, client, TENANT, config).stage_map  # noqa: B018
+
+
+@pytest.mark.parametrize("daily_limit", [2, 5, 8])
+def test_push_stopped_by_daily_limit_resumes_without_duplicates(
+    engine: sa.Engine, daily_limit: int
+) -> None:
+    from integration_support import start_server
+
+    from perfect_catch.connectors.gohighlevel import GhlDailyLimitError
+
+    st = seed_st(engine)
+    put_st(
+        st,
+        "st_estimates",
+        ESTIMATE + 3,
+        customer_id=CUSTOMER,
+        name="Generator",
+        status="Sold",
+        subtotal=12000,
+    )
+    server = start_server(daily_limit=daily_limit, burst_limit=10_000)
+    try:
+        state = server.system("gohighlevel")
+        since = datetime.now(UTC) - timedelta(days=1)
+        with ghl_client(server) as client, pytest.raises(GhlDailyLimitError):
+            reconcile_ghl(st, client, TENANT, since=since)
+        state.limiter.daily = 10_000
+        with ghl_client(server) as client:
+            result = reconcile_ghl(st, client, TENANT, since=since)
+        assert not result.failures
+        contacts = state.contact_by_phone("+16025550199")
+        assert len(contacts) == 1
+        opportunities = _opportunities_of(state, contacts[0]["id"])
+        assert len(opportunities) == 2
+        with st.connect() as conn:
+            links = conn.execute(
+                sa.text(
+                    "select count(distinct opportunity_id) "
+                    "from integrations.ghl_estimate_opportunities"
+                )
+            ).scalar_one()
+        assert links == 2
+    finally:
+        server.stop()

@@ -141,3 +141,25 @@ def test_webhooks_update_pulled_tables(engine: sa.Engine) -> None:
             sa.text("select count(*) from integrations.ghl_sync_log where direction = 'webhook'")
         ).scalar_one()
     assert status == "won" and deleted and logged == 6
+
+
+def test_malformed_records_are_rejected_not_fatal(engine: sa.Engine) -> None:
+    good = _contact("ok", "+16025550100", [])
+    bad_date = {**_contact("bad", None, []), "dateUpdated": "yesterday-ish"}
+    no_id = {"firstName": "Nobody"}
+    raw = engine.raw_connection()
+    try:
+        written = upsert_contacts(raw.driver_connection, LOCATION, [bad_date, no_id, good])
+        raw.commit()
+    finally:
+        raw.close()
+    assert written == 1
+    with engine.connect() as conn:
+        rejects = conn.execute(
+            sa.text(
+                "select record_id, reason from public.sync_rejects where source = 'gohighlevel' "
+                "order by id"
+            )
+        ).all()
+    assert [r.record_id for r in rejects] == ["bad", None]
+    assert "ValueError" in rejects[0].reason and "KeyError" in rejects[1].reason

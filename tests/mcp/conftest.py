@@ -63,6 +63,53 @@ def seed(engine: sa.Engine, settings: Settings) -> None:
                 sync_entity(engine, client, spec, tenant_id)
 
 
+def snapshot(engine: sa.Engine) -> dict[str, Any]:
+    """Checksums of every user table's contents plus the cluster state a query could touch."""
+    state: dict[str, Any] = {}
+    with engine.connect() as conn:
+        tables = conn.execute(
+            sa.text(
+                """select format('%I.%I', n.nspname, c.relname) from pg_class c
+                   join pg_namespace n on n.oid = c.relnamespace
+                   where c.relkind in ('r', 'p', 'm')
+                     and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
+                   order by 1"""
+            )
+        ).scalars()
+        for table in list(tables):
+            state[table] = conn.execute(
+                sa.text(
+                    f"select count(*), md5(coalesce(string_agg(x::text, '|' order by x::text),"
+                    f" '')) from {table} x"
+                )
+            ).one()
+        for name, sql in {
+            "relations": "select string_agg(format('%s.%s:%s:%s', relnamespace::regnamespace,"
+            " relname, relkind, relacl), ',' order by relnamespace::regnamespace::text, relname)"
+            " from pg_class where relnamespace::regnamespace::text !~ '^pg_(toast|temp)'",
+            "functions": "select count(*) from pg_proc p join pg_namespace n"
+            " on n.oid = p.pronamespace where n.nspname not in ('pg_catalog',"
+            " 'information_schema')",
+            "roles": "select string_agg(format('%s:%s:%s:%s:%s:%s', rolname, rolsuper,"
+            " rolcreaterole, rolcreatedb, rolcanlogin, rolconfig), ',' order by rolname)"
+            " from pg_roles",
+            "memberships": "select string_agg(format('%s>%s', roleid, member), ','"
+            " order by roleid, member) from pg_auth_members",
+            "databases": "select string_agg(format('%s:%s:%s', datname, datallowconn, datacl),"
+            " ',' order by datname) from pg_database",
+            "db_settings": "select string_agg(format('%s:%s:%s', setdatabase, setrole,"
+            " setconfig), ',') from pg_db_role_setting",
+            "sequences": "select string_agg(format('%s.%s:%s', schemaname, sequencename,"
+            " last_value), ',' order by schemaname, sequencename) from pg_sequences",
+            "large_objects": "select count(*) from pg_largeobject_metadata",
+            "extensions": "select string_agg(extname, ',' order by extname) from pg_extension",
+            "prepared_xacts": "select count(*) from pg_prepared_xacts",
+            "advisory_locks": "select count(*) from pg_locks where locktype = 'advisory'",
+        }.items():
+            state[name] = conn.execute(sa.text(sql)).scalar()
+    return state
+
+
 @pytest.fixture(scope="session")
 def st_sim() -> Iterator[SimulatorServer]:
     """The session's simulated ServiceTitan (seed 7, small)."""
@@ -118,6 +165,14 @@ class World:
         text = result.content[0].text
         assert "Traceback" not in text
         return text
+
+    def snapshot(self) -> dict[str, Any]:
+        """Checksums of the whole database (see `snapshot`)."""
+        return snapshot(self.engine)
+
+    def st_state(self) -> list[dict[str, Any]]:
+        """Record counts and changes of the simulated ServiceTitan tenants."""
+        return self.sim.system("servicetitan").stats()["tenants"]
 
     def scalar(self, sql: str, **params: Any) -> Any:
         with self.engine.connect() as conn:

@@ -9,14 +9,16 @@ transaction and the cursor refuse on their own.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 
 from perfect_catch.tools.database import run_readonly_query
 from perfect_catch.tools.errors import ToolInputError
-from tests.mcp.conftest import World
+
+if TYPE_CHECKING:
+    from tests.mcp.conftest import World
 
 HOSTILE: list[tuple[str, str]] = [
     ("SELECT 1; COMMIT; DROP TABLE servicetitan.st_customers", "one statement"),
@@ -90,53 +92,6 @@ HOSTILE: list[tuple[str, str]] = [
 ]
 
 
-def snapshot(engine: sa.Engine) -> dict[str, Any]:
-    """Checksums of every user table's contents plus the cluster state a query could touch."""
-    state: dict[str, Any] = {}
-    with engine.connect() as conn:
-        tables = conn.execute(
-            sa.text(
-                """select format('%I.%I', n.nspname, c.relname) from pg_class c
-                   join pg_namespace n on n.oid = c.relnamespace
-                   where c.relkind in ('r', 'p', 'm')
-                     and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
-                   order by 1"""
-            )
-        ).scalars()
-        for table in list(tables):
-            state[table] = conn.execute(
-                sa.text(
-                    f"select count(*), md5(coalesce(string_agg(x::text, '|' order by x::text),"
-                    f" '')) from {table} x"
-                )
-            ).one()
-        for name, sql in {
-            "relations": "select string_agg(format('%s.%s:%s:%s', relnamespace::regnamespace,"
-            " relname, relkind, relacl), ',' order by relnamespace::regnamespace::text, relname)"
-            " from pg_class where relnamespace::regnamespace::text !~ '^pg_(toast|temp)'",
-            "functions": "select count(*) from pg_proc p join pg_namespace n"
-            " on n.oid = p.pronamespace where n.nspname not in ('pg_catalog',"
-            " 'information_schema')",
-            "roles": "select string_agg(format('%s:%s:%s:%s:%s:%s', rolname, rolsuper,"
-            " rolcreaterole, rolcreatedb, rolcanlogin, rolconfig), ',' order by rolname)"
-            " from pg_roles",
-            "memberships": "select string_agg(format('%s>%s', roleid, member), ','"
-            " order by roleid, member) from pg_auth_members",
-            "databases": "select string_agg(format('%s:%s:%s', datname, datallowconn, datacl),"
-            " ',' order by datname) from pg_database",
-            "db_settings": "select string_agg(format('%s:%s:%s', setdatabase, setrole,"
-            " setconfig), ',') from pg_db_role_setting",
-            "sequences": "select string_agg(format('%s.%s:%s', schemaname, sequencename,"
-            " last_value), ',' order by schemaname, sequencename) from pg_sequences",
-            "large_objects": "select count(*) from pg_largeobject_metadata",
-            "extensions": "select string_agg(extname, ',' order by extname) from pg_extension",
-            "prepared_xacts": "select count(*) from pg_prepared_xacts",
-            "advisory_locks": "select count(*) from pg_locks where locktype = 'advisory'",
-        }.items():
-            state[name] = conn.execute(sa.text(sql)).scalar()
-    return state
-
-
 @pytest.fixture(scope="module")
 def hostile_world(make_world) -> World:
     return make_world()
@@ -145,7 +100,7 @@ def hostile_world(make_world) -> World:
 def test_hostile_sql_changes_nothing(hostile_world: World) -> None:
     world = hostile_world
     assert len(HOSTILE) >= 20
-    before = snapshot(world.engine)
+    before = world.snapshot()
     assert before["servicetitan.st_jobs"][0] > 0
     for sql, reason in HOSTILE:
         message = world.error("query_database", {"sql": sql, "timeout_seconds": 2})
@@ -165,7 +120,7 @@ def test_hostile_sql_changes_nothing(hostile_world: World) -> None:
         },
     )
     assert huge["truncated"] and huge["row_count"] == 50 and "first 50 rows" in huge["note"]
-    after = snapshot(world.engine)
+    after = world.snapshot()
     assert after == before
     with world.engine.connect() as conn:
         assert conn.execute(sa.text("select current_user")).scalar() != "perfect_catch_readonly"
@@ -189,7 +144,7 @@ BYPASS: list[str] = [
 def test_without_the_sql_screen_the_database_still_refuses(hostile_world: World) -> None:
     """Defence in depth: the role, the read-only transaction and the cursor hold alone."""
     world = hostile_world
-    before = snapshot(world.engine)
+    before = world.snapshot()
     for sql in BYPASS:
         with pytest.raises(ToolInputError):
             run_readonly_query(world.engine, sql, max_rows=5, timeout_seconds=2)
@@ -197,7 +152,7 @@ def test_without_the_sql_screen_the_database_still_refuses(hostile_world: World)
         world.engine, "select pg_advisory_lock(4242)", max_rows=1, timeout_seconds=2
     )
     assert locked.rows
-    assert snapshot(world.engine) == before
+    assert world.snapshot() == before
 
 
 def test_plain_queries_work_under_the_readonly_role(hostile_world: World) -> None:
@@ -217,4 +172,9 @@ def test_plain_queries_work_under_the_readonly_role(hostile_world: World) -> Non
         {"sql": "select ';' as semi, 'drop table x' as text, $$ ; delete $$ as dollar -- ; x"},
     )
     assert strings["rows"] == [{"semi": ";", "text": "drop table x", "dollar": " ; delete "}]
+    percent = world.ok(
+        "query_database",
+        {"sql": "select count(*) as n, '%s' as p from st_customers where name like '%a%'"},
+    )
+    assert percent["rows"][0]["p"] == "%s" and percent["rows"][0]["n"] > 0
     assert "does not exist" in world.error("query_database", {"sql": "select * from nope"})

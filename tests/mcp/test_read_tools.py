@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.mcp.conftest import World
+if TYPE_CHECKING:
+    from tests.mcp.conftest import World
 
 
 @pytest.fixture(scope="module")

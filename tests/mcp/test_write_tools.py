@@ -5,23 +5,20 @@ nothing, in ServiceTitan or in the warehouse."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 import pytest
 
-from tests.mcp.conftest import World
-from tests.mcp.test_query_database_hostile import snapshot
+if TYPE_CHECKING:
+    from tests.mcp.conftest import World
+
 
 BASE = (datetime.now(UTC) + timedelta(days=40)).replace(hour=15, minute=0, second=0, microsecond=0)
 
 
 def at(hours: float) -> str:
     return (BASE + timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
-
-
-def st_state(world: World) -> list[dict[str, Any]]:
-    return world.sim.system("servicetitan").stats()["tenants"]
 
 
 class Unchanged:
@@ -31,13 +28,13 @@ class Unchanged:
         self.world = world
 
     def __enter__(self) -> None:
-        self.st = st_state(self.world)
-        self.warehouse = snapshot(self.world.engine)
+        self.st = self.world.st_state()
+        self.warehouse = self.world.snapshot()
 
     def __exit__(self, *exc: object) -> None:
         if exc[0] is None:
-            assert st_state(self.world) == self.st
-            assert snapshot(self.world.engine) == self.warehouse
+            assert self.world.st_state() == self.st
+            assert self.world.snapshot() == self.warehouse
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +78,6 @@ def test_create_job_books_it_and_updates_the_warehouse(
     job = _job(world, customer, technician, at(0))
     assert job["customer"]["id"] == customer["id"]
     assert job["job_type"] == "Pool Equipment Repair" and job["business_unit"] == "Pool Repair"
-    assert st_state(world)  # the simulator holds it:
     assert world.sim.system("servicetitan").get("jobs", job["job_id"])["summary"].startswith("Pump")
     row = world.rows(
         "select customer_id, job_status from servicetitan.st_jobs where id = :j", j=job["job_id"]
@@ -337,10 +333,14 @@ def test_generate_estimate_with_claude(world: World) -> None:
         base_url="http://claude.test",
         http_client=httpx2.Client(transport=transport),
     )
+    settings = world.context.settings
+    world.context.settings = settings.model_copy(update={"anthropic_model": "claude-test"})
     try:
         draft = world.ok("generate_estimate", {"description": DESCRIPTION})
     finally:
         world.context.anthropic_factory = None
+        world.context.settings = settings
+    assert draft["extraction"]["model"] == "claude-test"
     assert draft["extraction"]["method"] == "claude"
     codes = [line["item"]["code"] for line in draft["lines"]]
     assert codes == ["SVC-303", "EQ-200"]
