@@ -126,7 +126,7 @@ def simulate(
     serve(port=port, seed=seed, size=size)
 
 
-SOURCES = ("servicetitan",)
+SOURCES = ("servicetitan", "gohighlevel", "callrail")
 
 
 def _require_current_schema() -> None:
@@ -153,16 +153,20 @@ def sync(
         typer.Option("--tenant", "-t", help="Tenant id (repeatable); default: ST_TENANT_IDS."),
     ] = None,
 ) -> None:
-    """Sync a source into the warehouse now, with a progress bar.
+    """Sync a source (servicetitan, gohighlevel, callrail) into the warehouse now.
 
-    Runs the same code as the Dagster assets: incremental from the stored continuation tokens,
-    or full with --full.
+    Runs the same code as the Dagster assets: incremental from the stored continuation tokens
+    and watermarks, or full with --full. ServiceTitan shows a progress bar per entity.
     """
     if source not in SOURCES:
         raise _fail(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+    settings = _settings()
+    if source != "servicetitan":
+        _require_current_schema()
+        _sync_integration(source, full=full)
+        return
     from perfect_catch.sync_cli import run_servicetitan_sync
 
-    settings = _settings()
     tenants = tenant or settings.st_tenant_ids
     if not tenants:
         raise _fail("no tenant: set ST_TENANT_IDS or pass --tenant")
@@ -173,6 +177,66 @@ def sync(
         raise _fail(str(error.args[0])) from None
     if failures:
         raise typer.Exit(code=1)
+
+
+def _sync_integration(source: str, *, full: bool) -> None:
+    from perfect_catch.connectors.http import ApiError
+    from perfect_catch.integrations import runner
+
+    try:
+        if source == "gohighlevel":
+            results = runner.run_ghl_sync(full=full)
+        else:
+            results = [runner.run_callrail_sync(full=full)]
+    except (SettingsError, ApiError) as error:
+        raise _fail(str(error)) from None
+    for result in results:
+        typer.echo(
+            f"{source} {result.entity}: {result.records:,} read, {result.written:,} written, "
+            f"{result.pages} pages"
+        )
+
+
+@app.command("ghl-push")
+def ghl_push() -> None:
+    """Push ServiceTitan to GoHighLevel now, repairing any drift.
+
+    Contacts, opportunities and stages; idempotent, and every push is logged in
+    integrations.ghl_sync_log.
+    """
+    from perfect_catch.connectors.http import ApiError
+    from perfect_catch.integrations import runner
+
+    _settings()
+    _require_current_schema()
+    try:
+        results = runner.run_ghl_reconcile()
+    except (SettingsError, ApiError) as error:
+        raise _fail(str(error)) from None
+    failed = False
+    for tenant_id, result in results.items():
+        for entity, counts in sorted(result.counts.items()):
+            summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+            typer.echo(f"tenant {tenant_id} {entity}: {summary}")
+        for line in result.failures:
+            failed = True
+            typer.secho(f"failed: {line}", fg=typer.colors.RED, err=True)
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def mcp(
+    http: Annotated[
+        bool, typer.Option(help="Serve streamable HTTP on /mcp instead of stdio.")
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port of the HTTP transport.")] = 8765,
+) -> None:
+    """Run the MCP server (stdio by default, as Claude Desktop and Claude Code start it)."""
+    from mcp_server.server import run
+
+    _settings()
+    run(transport="http" if http else "stdio", port=port)
 
 
 @app.command()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from perfect_catch.integrations.config import IntegrationSettings
 from perfect_catch.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("document", ["README.md", ".env.example"])
 def test_every_setting_is_documented(document: str) -> None:
     text = (ROOT / document).read_text()
-    missing = [name.upper() for name in Settings.model_fields if name.upper() not in text]
+    names = [*Settings.model_fields, *IntegrationSettings.model_fields]
+    missing = [name.upper() for name in names if name.upper() not in text]
     assert not missing, f"{document} does not mention {missing}"
 
 
