@@ -239,6 +239,19 @@ def mcp(
     run(transport="http" if http else "stdio", port=port)
 
 
+@app.command("run-once")
+def run_once() -> None:
+    """Run every stage once and exit with a summary: sync every configured source, build the
+    dbt models, process due workflow events and send the outbox."""
+    from perfect_catch.run_once import run_once as run_all_stages
+
+    settings = _settings()
+    _require_current_schema()
+    results = run_all_stages(settings)
+    if not all(result.ok for result in results):
+        raise typer.Exit(code=1)
+
+
 @app.command()
 def materialize(
     select: Annotated[

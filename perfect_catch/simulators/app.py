@@ -17,11 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from perfect_catch.simulators.anthropic import AnthropicSystem
 from perfect_catch.simulators.callrail import CallRailSystem
 from perfect_catch.simulators.faults import FaultConfig, FaultInjector
 from perfect_catch.simulators.gohighlevel import GoHighLevelSystem
+from perfect_catch.simulators.sendgrid import SendGridSystem
 from perfect_catch.simulators.servicetitan import ServiceTitanSystem
 from perfect_catch.simulators.system import SimulatedSystem
+from perfect_catch.simulators.twilio import TwilioSystem
 
 SIZES = ("small", "medium", "large")
 
@@ -43,6 +46,9 @@ SYSTEM_FACTORIES: dict[str, SystemFactory] = {
     "servicetitan": _servicetitan,
     "gohighlevel": lambda seed, size, faults: GoHighLevelSystem(seed, size, faults),
     "callrail": lambda seed, size, faults: CallRailSystem(seed, size, faults),
+    "twilio": lambda seed, size, faults: TwilioSystem(seed, size, faults),
+    "sendgrid": lambda seed, size, faults: SendGridSystem(seed, size, faults),
+    "anthropic": lambda seed, size, faults: AnthropicSystem(seed, size, faults),
 }
 
 

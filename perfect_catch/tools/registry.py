@@ -42,6 +42,8 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "perfect_catch.tools.scheduling",
     "perfect_catch.tools.estimates",
     "perfect_catch.tools.reports",
+    "perfect_catch.tools.workflows",
+    "perfect_catch.tools.messaging",
 )
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +24,9 @@ from typing import Any
 from perfect_catch.warehouse.dbt_env import PROJECT_DIR, applied, dbt_env
 
 MANIFEST = PROJECT_DIR / "target" / "manifest.json"
+RUN_TARGET = PROJECT_DIR / "target" / "runner"
+"""Where builds write their artifacts: apart from `target/manifest.json`, which Dagster loads and
+which a build against some database must not replace while a code location reads it."""
 
 
 class DbtError(RuntimeError):
@@ -146,7 +149,7 @@ def invoke(
     in_process: bool = False,
 ) -> DbtResult:
     """Run `dbt <args>` on the project against `url` (default: the configured warehouse)."""
-    target = Path(target_path) if target_path else PROJECT_DIR / "target"
+    target = Path(target_path) if target_path else RUN_TARGET
     run_results = target / "run_results.json"
     run_results.unlink(missing_ok=True)
     if in_process:
@@ -215,11 +218,28 @@ def build(
 def parse(target_path: Path | None = None) -> DbtResult:
     """`dbt parse`: writes `target/manifest.json` without touching the database."""
     args = ["parse", "--quiet"]
-    return invoke(args, url="postgresql://postgres@localhost/postgres", target_path=target_path)
+    target = target_path or MANIFEST.parent
+    return invoke(args, url="postgresql://postgres@localhost/postgres", target_path=target)
+
+
+_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "seeds", "snapshots")
+
+
+def manifest_is_stale() -> bool:
+    """Whether `target/manifest.json` is missing or older than a file of the project."""
+    if not MANIFEST.exists():
+        return True
+    built = MANIFEST.stat().st_mtime
+    for name in _SOURCES:
+        path = PROJECT_DIR / name
+        files = path.rglob("*") if path.is_dir() else [path] if path.exists() else []
+        if any(f.is_file() and f.stat().st_mtime > built for f in files):
+            return True
+    return False
 
 
 def ensure_manifest() -> Path:
-    """The project's manifest, parsing the project first when it is missing."""
-    if not MANIFEST.exists():
+    """The project's manifest, parsed first when it is missing or older than the project."""
+    if manifest_is_stale():
         parse().check()
     return MANIFEST

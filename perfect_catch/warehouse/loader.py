@@ -7,13 +7,22 @@ only happens when the incoming version is not older than the stored one and actu
 so replays (resumed syncs, `includeRecentChanges` repeats, full refreshes) write nothing and an
 older version never overwrites a newer one.
 
+Validation has two speeds. The fast path (`prepare_batch`) accepts a record when every typed
+value already has its JSON type (a number, a boolean, a timestamp of the usual shape) and leaves
+what the SQL casts check exactly as well as Python would (the 64-bit range of integers) to
+PostgreSQL; any record that is not plainly valid goes through the full per-record checks. If the
+set-based statement still fails with a data error, it is rolled back to a savepoint and the page
+is loaded again after the full checks of every record (`prepare`), which reject the culprit with
+a reason naming its field. The fast path is pure Python without a connection, so the sync engine
+runs it on its fetch thread while the previous page is in PostgreSQL.
+
 The caller owns the transaction: the sync engine stores its continuation token in the same one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
@@ -26,11 +35,13 @@ from psycopg import pq
 from perfect_catch.warehouse.catalog import ChildSpec, Column, EntitySpec
 
 _STAGE = "pc_stage"
+_SAVEPOINT = "pc_load"
 SEEN_TABLE = "pc_seen_ids"
 _COPY_CHUNK = 4 * 1024 * 1024
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _MAX_REJECT_RAW = 1_000_000
+_OPEN = (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR)
 
 _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
@@ -39,9 +50,10 @@ _TIMESTAMP = re.compile(
 # The common shape of ST timestamps, with a day no later than the 28th: always a valid date, so
 # the full parse (and its datetime construction) can be skipped.
 _TIMESTAMP_FAST = re.compile(
-    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
     r"(?:\.\d{1,7})?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?"
 )
+_DATE_FAST = re.compile(r"(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])")
 _NUMERIC = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?\s*")
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
@@ -89,7 +101,7 @@ def parse_timestamp(value: str, field: str = "timestamp") -> datetime:
 
     ST sends .NET timestamps with up to 7 fractional digits, which `datetime.fromisoformat`
     rejects before Python 3.12; a value without an offset is UTC. Digits beyond microseconds are
-    truncated.
+    truncated. Offsets beyond ±15:59 are refused, as PostgreSQL refuses them.
     """
     match = _TIMESTAMP.fullmatch(value)
     if match is None:
@@ -97,12 +109,14 @@ def parse_timestamp(value: str, field: str = "timestamp") -> datetime:
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     tz = UTC
-    if offset and offset not in ("Z", "z"):
-        sign = -1 if offset[0] == "-" else 1
-        digits = offset[1:].replace(":", "")
-        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-        tz = timezone(sign * delta)
     try:
+        if offset and offset not in ("Z", "z"):
+            sign = -1 if offset[0] == "-" else 1
+            digits = offset[1:].replace(":", "")
+            hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+            if hours > 15 or minutes > 59:
+                raise ValueError(f"UTC offset {offset} out of range")
+            tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
         parsed = datetime(
             int(year),
             int(month),
@@ -288,53 +302,184 @@ def _reject_raw(record: Any) -> str:
     return text.replace("\x00", "\\u0000")[:_MAX_REJECT_RAW]
 
 
-def prepare(
-    spec: EntitySpec, records: Iterable[Any]
-) -> tuple[dict[int, tuple[str, bytes]], list[Reject], list[int]]:
-    """Validate records and build their COPY lines (text format), newest version per id.
+class _Rejected(Exception):
+    """A record the full checks refused, with the id it had (if usable) for the seen-ids table."""
 
-    Returns (modifiedOn, COPY line) by id, the rejects, and the ids of rejected records that had
-    a usable id (a full refresh must not take those for deleted at the source).
+    def __init__(self, rid: int | None, reject: Reject) -> None:
+        super().__init__(reject.reason)
+        self.rid = rid
+        self.reject = reject
+
+
+def _check_record(
+    record: Any,
+    checks: tuple[_Check, ...],
+    modified_fields: tuple[str, ...],
+    children: tuple[ChildSpec, ...],
+) -> tuple[int, str, bytes]:
+    """The full checks of one record: its id, modifiedOn text and body, or `_Rejected`."""
+    rid: int | None = None
+    try:
+        if type(record) is not dict:
+            raise RecordError(f"record: expected a JSON object, got {type(record).__name__}")
+        candidate = record.get("id")
+        fast = type(candidate) is int and _INT64_MIN <= candidate <= _INT64_MAX
+        rid = candidate if fast else _record_id(record)
+        modified = _modified_on(record, modified_fields)
+        _check_columns(record, checks, "")
+        if children:
+            _check_children(record, children)
+        try:
+            body = orjson.dumps(record)
+        except TypeError as exc:
+            raise RecordError(f"record: not serialisable as JSON ({exc})") from None
+        if b"\\u0000" in body:
+            where = _nul_path(record)
+            if where is not None:
+                raise RecordError(f"{where}: contains a NUL (\\u0000) character")
+    except RecordError as exc:
+        reject = Reject(None if rid is None else str(rid), str(exc), _reject_raw(record))
+        raise _Rejected(rid, reject) from None
+    return rid, modified, body
+
+
+_FastCheck = tuple[str, tuple[str, ...] | None, tuple[type, ...], Callable[[str], Any] | None]
+
+# The Python types a typed value may have for the fast path to take it without a closer look, and
+# for strings the pattern it must match. A JSON number always casts to numeric, a JSON integer to
+# bigint unless it is out of range (which the cast refuses, sending the page to the slow path);
+# strings in number or boolean columns, which PostgreSQL reads more loosely than the checks here
+# do (hex, "NaN", "yes"), always get the full checks.
+def _plain_date(value: str) -> Any:
+    return _DATE_FAST.fullmatch(value) or _TIMESTAMP_FAST.fullmatch(value)
+
+
+_FAST_TYPES: dict[str, tuple[tuple[type, ...], Callable[[str], Any] | None]] = {
+    "bigint": ((int,), None),
+    "numeric": ((int, float), None),
+    "boolean": ((bool,), None),
+    "timestamptz": ((str,), _TIMESTAMP_FAST.fullmatch),
+    "date": ((str,), _plain_date),
+}
+
+
+@cache
+def _fast_checks(columns: tuple[Column, ...]) -> tuple[_FastCheck, ...]:
+    """The fast-path checks of the typed columns that can fail a cast (text and jsonb cannot)."""
+    checks: list[_FastCheck] = []
+    for column in columns:
+        if column.type in ("text", "jsonb"):
+            continue
+        types, pattern = _FAST_TYPES[column.type]
+        path = None if len(column.path) == 1 else column.path
+        checks.append((column.path[0], path, types, pattern))
+    return tuple(checks)
+
+
+def _plainly_valid(record: dict[str, Any], checks: tuple[_FastCheck, ...]) -> bool:
+    for key, path, types, pattern in checks:
+        value = record.get(key) if path is None else _dig(record, path)
+        if value is None:
+            continue
+        if value.__class__ not in types or (pattern is not None and pattern(value) is None):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """Records validated and turned into COPY lines, ready for `load_records`.
+
+    Iterating it yields the original records, which the slow path reads again if PostgreSQL
+    refuses what the fast path let through. `checked` says every record had the full checks.
     """
+
+    records: Sequence[Any]
+    rows: dict[int, tuple[str, bytes]]
+    rejects: list[Reject]
+    rejected_ids: list[int]
+    checked: bool
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+def _add_row(rows: dict[int, tuple[str, bytes]], rid: int, modified: str, body: bytes) -> None:
+    """Keep the newest version of `rid` (the later one on a tie, as the feed orders them)."""
+    previous = rows.get(rid)
+    if previous is not None and parse_timestamp(previous[0]) > parse_timestamp(modified):
+        return
+    if b"\\" in body:
+        body = body.replace(b"\\", b"\\\\")
+    rows[rid] = (modified, b"%d\t%s\t%s\n" % (rid, modified.encode(), body))
+
+
+def _prepare(spec: EntitySpec, records: Sequence[Any], fast: bool) -> PreparedBatch:
     rows: dict[int, tuple[str, bytes]] = {}
     rejects: list[Reject] = []
     rejected_ids: list[int] = []
     checks = _column_checks(spec.columns)
     modified_fields = spec.modified_fields
     children = spec.children
+    fast_checks = _fast_checks(spec.columns) if fast else None
+    # With several candidate fields (the first non-null wins) the full checks pick the field.
+    single_modified = modified_fields[0] if len(modified_fields) == 1 else None
+    match_timestamp = _TIMESTAMP_FAST.fullmatch
     dumps = orjson.dumps
     for record in records:
-        rid: int | None = None
+        if fast_checks is not None and single_modified is not None and type(record) is dict:
+            rid = record.get("id")
+            modified = record.get(single_modified)
+            if (
+                type(rid) is int
+                and _INT64_MIN <= rid <= _INT64_MAX
+                and modified.__class__ is str
+                and match_timestamp(modified) is not None
+                and _plainly_valid(record, fast_checks)
+            ):
+                try:
+                    if children:
+                        _check_children(record, children)
+                    body = dumps(record)
+                except (RecordError, TypeError):
+                    pass
+                else:
+                    if b"\\u0000" not in body:
+                        _add_row(rows, rid, modified, body)
+                        continue
         try:
-            if type(record) is not dict:
-                raise RecordError(f"record: expected a JSON object, got {type(record).__name__}")
-            candidate = record.get("id")
-            fast = type(candidate) is int and _INT64_MIN <= candidate <= _INT64_MAX
-            rid = candidate if fast else _record_id(record)
-            modified = _modified_on(record, modified_fields)
-            _check_columns(record, checks, "")
-            if children:
-                _check_children(record, children)
-            try:
-                body = dumps(record)
-            except TypeError as exc:
-                raise RecordError(f"record: not serialisable as JSON ({exc})") from None
-            if b"\\u0000" in body:
-                where = _nul_path(record)
-                if where is not None:
-                    raise RecordError(f"{where}: contains a NUL (\\u0000) character")
-        except RecordError as exc:
-            rejects.append(Reject(None if rid is None else str(rid), str(exc), _reject_raw(record)))
-            if rid is not None:
-                rejected_ids.append(rid)
+            rid, modified, body = _check_record(record, checks, modified_fields, children)
+        except _Rejected as rejected:
+            rejects.append(rejected.reject)
+            if rejected.rid is not None:
+                rejected_ids.append(rejected.rid)
             continue
-        previous = rows.get(rid)
-        if previous is not None and parse_timestamp(previous[0]) > parse_timestamp(modified):
-            continue
-        if b"\\" in body:
-            body = body.replace(b"\\", b"\\\\")
-        rows[rid] = (modified, b"%d\t%s\t%s\n" % (rid, modified.encode(), body))
-    return rows, rejects, rejected_ids
+        _add_row(rows, rid, modified, body)
+    return PreparedBatch(records, rows, rejects, rejected_ids, checked=fast_checks is None)
+
+
+def prepare_batch(spec: EntitySpec, records: Iterable[Any]) -> PreparedBatch:
+    """Validate records on the fast path (see the module docstring) and build their COPY lines.
+
+    Needs no connection, so it can run on another thread than the load.
+    """
+    return _prepare(spec, records if isinstance(records, list) else list(records), fast=True)
+
+
+def prepare(
+    spec: EntitySpec, records: Iterable[Any]
+) -> tuple[dict[int, tuple[str, bytes]], list[Reject], list[int]]:
+    """Validate records with the full checks and build their COPY lines (text format), newest
+    version per id.
+
+    Returns (modifiedOn, COPY line) by id, the rejects, and the ids of rejected records that had
+    a usable id (a full refresh must not take those for deleted at the source).
+    """
+    batch = _prepare(spec, list(records), fast=False)
+    return batch.rows, batch.rejects, batch.rejected_ids
 
 
 @cache
@@ -435,63 +580,92 @@ def load_records(
 ) -> LoadResult:
     """Upsert `records` of `spec` for `tenant_id` in the caller's open transaction.
 
-    Invalid records go to `public.sync_rejects`; the rest load. The transaction's time zone is
-    set to UTC (`SET LOCAL`), the zone ST means when a timestamp has no offset. With `track_seen`,
-    every id of this batch (rejected ones included) is added to the session's seen-ids table that
-    a full refresh uses to find what the source no longer returns (see `ensure_seen_table`).
+    Invalid records go to `public.sync_rejects`; the rest load. `records` may be a
+    `PreparedBatch` (from `prepare_batch`, run elsewhere beforehand). The transaction's time zone
+    is set to UTC (`SET LOCAL`), the zone ST means when a timestamp has no offset. With
+    `track_seen`, every id of this batch (rejected ones included) is added to the session's
+    seen-ids table that a full refresh uses to find what the source no longer returns (see
+    `ensure_seen_table`).
     """
     if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
         raise ValueError("load_records needs an open transaction (use conn.transaction())")
-    rows, rejects, rejected_ids = prepare(spec, records)
-    write_rejects(conn, spec, tenant_id, rejects, run_id)
-    if track_seen and rejected_ids:
+    batch = records if isinstance(records, PreparedBatch) else prepare_batch(spec, records)
+    counts = (0, 0, None)
+    if batch.rows:
+        conn.execute(f"set local time zone 'UTC'; savepoint {_SAVEPOINT}")
+        try:
+            try:
+                counts = _upsert(conn, spec, tenant_id, batch.rows, track_seen)
+            except psycopg.DataError:
+                # A value the fast path passed on that PostgreSQL refuses (an integer out of
+                # range, say): take the page again with every record fully checked, which
+                # rejects it.
+                if batch.checked:
+                    raise
+                conn.execute(f"rollback to savepoint {_SAVEPOINT}")
+                batch = _prepare(spec, batch.records, fast=False)
+                if batch.rows:
+                    counts = _upsert(conn, spec, tenant_id, batch.rows, track_seen)
+        except BaseException:
+            # Leave the caller's transaction as it was before this call (no stage table), where
+            # the server still allows it.
+            if not conn.broken and conn.info.transaction_status in _OPEN:
+                conn.execute(f"rollback to savepoint {_SAVEPOINT}")
+            raise
+        conn.execute(f"release savepoint {_SAVEPOINT}")
+    write_rejects(conn, spec, tenant_id, batch.rejects, run_id)
+    if track_seen and batch.rejected_ids:
         conn.execute(
             f"insert into pg_temp.{SEEN_TABLE} select unnest(%s::bigint[]) on conflict do nothing",
-            (rejected_ids,),
+            (batch.rejected_ids,),
         )
-    if not rows:
-        return LoadResult(rejected=len(rejects))
-
-    conn.execute("set local time zone 'UTC'")
-    conn.execute(
-        f"create temp table {_STAGE} (id bigint, modified_on timestamptz, raw jsonb) on commit drop"
-    )
-    try:
-        with conn.cursor() as cur:
-            with cur.copy(f"copy pg_temp.{_STAGE} (id, modified_on, raw) from stdin") as copy:
-                buffer: list[bytes] = []
-                size = 0
-                for _, line in rows.values():
-                    buffer.append(line)
-                    size += len(line)
-                    if size >= _COPY_CHUNK:
-                        copy.write(b"".join(buffer))
-                        buffer.clear()
-                        size = 0
-                if buffer:
-                    copy.write(b"".join(buffer))
-            cur.execute(upsert_sql(spec), {"tenant_id": tenant_id})
-            counts = cur.fetchone()
-            assert counts is not None
-            inserted, written, newest, parents = counts
-            updated = written - inserted
-            if spec.children and parents:
-                for child in spec.children:
-                    delete, insert = child_sql(child)
-                    cur.execute(delete, {"tenant_id": tenant_id, "parents": parents})
-                    cur.execute(insert, {"tenant_id": tenant_id, "parents": parents})
-            if track_seen:
-                cur.execute(
-                    f"insert into pg_temp.{SEEN_TABLE} select id from pg_temp.{_STAGE} "
-                    "on conflict do nothing"
-                )
-    finally:
-        if not conn.broken and conn.info.transaction_status == pq.TransactionStatus.INTRANS:
-            conn.execute(f"drop table if exists pg_temp.{_STAGE}")
+    inserted, updated, newest = counts
     return LoadResult(
         inserted=inserted,
         updated=updated,
-        unchanged=len(rows) - inserted - updated,
-        rejected=len(rejects),
+        unchanged=len(batch.rows) - inserted - updated,
+        rejected=len(batch.rejects),
         max_modified_on=newest,
     )
+
+
+def _upsert(
+    conn: psycopg.Connection,
+    spec: EntitySpec,
+    tenant_id: int,
+    rows: dict[int, tuple[str, bytes]],
+    track_seen: bool,
+) -> tuple[int, int, datetime | None]:
+    """Stage `rows` and upsert them (and their child rows): (inserted, updated, newest)."""
+    conn.execute(
+        f"create temp table {_STAGE} (id bigint, modified_on timestamptz, raw jsonb) on commit drop"
+    )
+    with conn.cursor() as cur:
+        with cur.copy(f"copy pg_temp.{_STAGE} (id, modified_on, raw) from stdin") as copy:
+            buffer: list[bytes] = []
+            size = 0
+            for _, line in rows.values():
+                buffer.append(line)
+                size += len(line)
+                if size >= _COPY_CHUNK:
+                    copy.write(b"".join(buffer))
+                    buffer.clear()
+                    size = 0
+            if buffer:
+                copy.write(b"".join(buffer))
+        cur.execute(upsert_sql(spec), {"tenant_id": tenant_id})
+        counts = cur.fetchone()
+        assert counts is not None
+        inserted, written, newest, parents = counts
+        if spec.children and parents:
+            for child in spec.children:
+                delete, insert = child_sql(child)
+                cur.execute(delete, {"tenant_id": tenant_id, "parents": parents})
+                cur.execute(insert, {"tenant_id": tenant_id, "parents": parents})
+        if track_seen:
+            cur.execute(
+                f"insert into pg_temp.{SEEN_TABLE} select id from pg_temp.{_STAGE} "
+                "on conflict do nothing"
+            )
+    conn.execute(f"drop table pg_temp.{_STAGE}")
+    return inserted, written - inserted, newest

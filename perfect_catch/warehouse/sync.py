@@ -31,7 +31,14 @@ import sqlalchemy as sa
 
 from perfect_catch.warehouse import sync_state
 from perfect_catch.warehouse.catalog import EntitySpec
-from perfect_catch.warehouse.loader import SEEN_TABLE, LoadResult, ensure_seen_table, load_records
+from perfect_catch.warehouse.loader import (
+    SEEN_TABLE,
+    LoadResult,
+    PreparedBatch,
+    ensure_seen_table,
+    load_records,
+    prepare_batch,
+)
 
 
 class SyncAlreadyRunning(RuntimeError):
@@ -114,12 +121,17 @@ class _Failure:
         self.error = error
 
 
-def prefetch(pages: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """Iterate `pages` in a background thread, `depth` pages ahead.
+def prefetch(
+    pages: Iterator[Any], depth: int = 2, transform: Callable[[Any], Any] | None = None
+) -> Iterator[Any]:
+    """Iterate `pages` in a background thread, `depth` pages ahead, each passed through
+    `transform` (if given) on that thread.
 
-    Fetching and decoding the next page (network, JSON) then overlaps with loading the current
-    one (PostgreSQL). Only the background thread touches the source iterator; an error there is
-    raised here, and leaving this generator early stops and closes the source.
+    Fetching and decoding the next page (network, JSON) and preparing it for the load (the
+    `transform`: validation, COPY lines) then overlap with loading the current one (PostgreSQL,
+    which releases the GIL while it waits). Only the background thread touches the source
+    iterator; an error there is raised here, and leaving this generator early stops and closes
+    the source.
     """
     slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -136,7 +148,7 @@ def prefetch(pages: Iterator[Any], depth: int = 2) -> Iterator[Any]:
     def produce() -> None:
         try:
             for page in pages:
-                if not put(page):
+                if not put(page if transform is None else transform(page)):
                     break
             else:
                 put(_DONE)
@@ -283,16 +295,17 @@ def _run(
             sync_state.mark_full_sync_started(conn, spec.source, tenant_id, spec.name)
         ensure_seen_table(conn)
 
-    def commit_page(page: Any, token: str | None) -> None:
+    def prepared(page: Any) -> tuple[Any, PreparedBatch]:
+        return page, prepare_batch(spec, page.records)
+
+    def commit_page(page: Any, batch: PreparedBatch, token: str | None) -> None:
         """Load one page; for the export feed, store its token (and the newest modifiedOn
         seen, which freshness checks read) in the same transaction."""
         with conn.transaction():
             # Durability of the newest pages may lag a server crash by a moment; atomicity does
             # not: rows and token are lost or kept together, and a lost page is read again.
             conn.execute("set local synchronous_commit = off")
-            loaded = load_records(
-                conn, spec, tenant_id, page.records, run_id=run_id, track_seen=full
-            )
+            loaded = load_records(conn, spec, tenant_id, batch, run_id=run_id, track_seen=full)
             if token is not None:
                 sync_state.save_token(conn, spec.source, tenant_id, spec.name, token)
                 newest = loaded.max_modified_on
@@ -325,14 +338,15 @@ def _run(
             from_token=None if full else state.continuation_token,
             include_recent_changes=include_recent_changes,
         )
-        for page in prefetch(pages):
-            commit_page(page, page.continue_from)
+        for page, batch in prefetch(pages, transform=prepared):
+            commit_page(page, batch, page.continue_from)
     else:
         params: dict[str, Any] = {"active": "Any"}
         if not full and state.watermark is not None:
             params["modifiedOnOrAfter"] = _iso(state.watermark)
-        for page in prefetch(client.iter_list(spec.module, spec.resource, params)):
-            commit_page(page, None)
+        listed = client.iter_list(spec.module, spec.resource, params)
+        for page, batch in prefetch(listed, transform=prepared):
+            commit_page(page, batch, None)
         newest = run.total.max_modified_on
         if newest is not None and (run.watermark is None or newest > run.watermark):
             run.watermark = newest

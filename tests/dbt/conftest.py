@@ -43,11 +43,15 @@ class Warehouse:
             for spec in ENTITIES:
                 sync_entity(self.engine, client, spec, self.tenant_id)
 
-    def build(self, as_of: str | None = None, *, test: bool = True) -> None:
+    def build(
+        self, as_of: str | None = None, *, test: bool = True, everything: bool = False
+    ) -> None:
         """Build the events and what they depend on as of `as_of` (default: simulator now);
-        `test=False` runs the models without their dbt tests (a quicker intermediate step)."""
+        `test=False` runs the models without their dbt tests (a quicker intermediate step),
+        `everything=True` builds and tests the whole project (marts too)."""
         as_of_var = json.dumps({"as_of": as_of or self.st.now()})
-        args = ["build" if test else "run", "--select", "+workflow_events", "--vars", as_of_var]
+        selection = [] if everything else ["--select", "+workflow_events"]
+        args = ["build" if test else "run", *selection, "--vars", as_of_var]
         dbt_runner.invoke(args, url=self.url, target_path=self.target, in_process=True).check()
 
     def events(self, **where: Any) -> list[dict[str, Any]]:

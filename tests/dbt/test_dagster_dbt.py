@@ -11,6 +11,7 @@ from perfect_catch.defs.dbt.project import dbt_project
 from perfect_catch.defs.dbt.resources import resources as dbt_resources
 from perfect_catch.defs.dbt.translator import TABLE_TO_ENTITY
 from perfect_catch.defs.warehouse.resources import WarehouseResource
+from perfect_catch.warehouse import dbt_runner
 from perfect_catch.warehouse.catalog import ENTITIES
 
 WORKFLOW_EVENTS = dg.AssetKey(["events", "workflow_events"])
@@ -35,6 +36,7 @@ def _upstream(graph: dg.AssetGraph, key: dg.AssetKey) -> set[dg.AssetKey]:
 
 def test_manifest_is_prepared() -> None:
     assert dbt_project.manifest_path.exists()
+    assert not dbt_runner.manifest_is_stale()
 
 
 def test_every_raw_table_maps_to_the_sync_asset_that_loads_it() -> None:

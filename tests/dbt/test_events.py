@@ -154,7 +154,7 @@ def _one_day(wh: Any) -> Day:
     st.modify("invoices", unpaid["id"], dueDate=format_date(due))
     wh.sync()
     as_of_after = st.now()
-    wh.build(as_of_after)
+    wh.build(as_of_after, everything=True)
     return Day(before, expected_before, wh.events(), expected_events(st, as_of_after))
 
 

@@ -39,16 +39,15 @@ EXPECTED = {
     "technician_utilization",
     "estimate_close_rate",
     "sync_health",
-}
-ABSENT = {
-    "send_sms",
-    "send_email",
-    "get_message_status",
     "list_workflows",
     "workflow_status",
     "pause_workflow",
     "resume_workflow",
+    "send_sms",
+    "send_email",
+    "get_message_status",
 }
+ABSENT: set[str] = set()
 
 
 def _list_tools() -> list:

@@ -247,9 +247,6 @@ def test_pricebook_price_dry_run(world: World) -> None:
         )
 
 
-@pytest.mark.xfail(
-    strict=False, reason="the ST simulator has no PATCH pricebook/v2/.../services/{id} yet"
-)
 def test_pricebook_price_update(world: World) -> None:
     changed = world.ok("update_pricebook_price", {"sku": "SVC-311", "price": 520, "dry_run": False})
     assert changed["changed"]
@@ -350,7 +347,6 @@ def test_generate_estimate_with_claude(world: World) -> None:
     assert draft["subtotal"] == pytest.approx(650 + 960)
 
 
-@pytest.mark.xfail(strict=False, reason="the ST simulator has no POST sales/v2/.../estimates yet")
 def test_generate_estimate_confirmed_creates_it(world: World) -> None:
     job_id = world.scalar("select max(id) from servicetitan.st_jobs where job_status = 'Scheduled'")
     created = world.ok(
@@ -376,7 +372,6 @@ def test_schedule_appointment_refuses_bad_input(world: World) -> None:
         )
 
 
-@pytest.mark.xfail(strict=False, reason="the ST simulator has no POST jpm/v2/.../appointments yet")
 def test_schedule_appointment_adds_a_visit(world: World, customer: dict, technician: dict) -> None:
     job = _job(world, customer, technician, at(300))
     added = world.ok(

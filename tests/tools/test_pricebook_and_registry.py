@@ -114,4 +114,4 @@ def test_claude_tool_definitions() -> None:
     assert definition["name"] == "lookup_customer"
     assert "phone" in definition["input_schema"]["properties"]
     with pytest.raises(ToolInputError, match="unknown tool"):
-        claude_tools(["send_sms"])
+        claude_tools(["send_fax"])

@@ -285,3 +285,72 @@ def test_catalogue_matches_migrated_tables(engine: sa.Engine) -> None:
                 )
             ]
             assert table_columns(child.schema, child.table) == expected, child.qualified
+
+
+def test_value_only_postgresql_refuses_falls_back_to_full_checks(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perfect_catch.warehouse import loader
+
+    # A JSON integer is taken by the fast path and its range left to the bigint cast.
+    assert loader.prepare_batch(CUSTOMERS, [customer(3, mergedToId=2**63)]).rows
+    passes: list[bool] = []
+    real = loader._prepare
+
+    def spy(spec: Any, records: Any, fast: bool) -> loader.PreparedBatch:
+        passes.append(fast)
+        return real(spec, records, fast)
+
+    monkeypatch.setattr(loader, "_prepare", spy)
+    batch = [customer(i) for i in range(1, 6)]
+    batch.insert(2, customer(33, mergedToId=2**63))
+    result = load(engine, CUSTOMERS, batch, run_id="run-2")
+    assert passes == [True, False]
+    assert (result.inserted, result.updated, result.unchanged, result.rejected) == (5, 0, 0, 1)
+    (reject,) = rows(engine, "select record_id, reason, run_id from public.sync_rejects")
+    assert reject.record_id == "33" and reject.run_id == "run-2"
+    assert "mergedToId: expected a 64-bit integer" in reject.reason
+    loaded = rows(engine, "select id from servicetitan.st_customers order by id")
+    assert [r.id for r in loaded] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (customer(910, createdOn="0000-01-01T00:00:00Z"), "createdOn: expected an ISO 8601"),
+        (customer(911, createdOn="2024-01-01T00:00:00+16:00"), "createdOn: expected an ISO"),
+        (customer(912, modifiedOn="0000-01-01T00:00:00Z"), "modifiedOn: invalid timestamp"),
+        (customer(913, balance="NaN"), "balance: expected a number"),
+        (customer(914, mergedToId="0x1F"), "mergedToId: expected a 64-bit integer"),
+        (customer(915, active=1), "active: expected a boolean"),
+    ],
+)
+def test_values_postgresql_reads_differently_are_rejected(
+    engine: sa.Engine, bad: Any, reason: str
+) -> None:
+    result = load(engine, CUSTOMERS, [customer(1), bad])
+    assert (result.inserted, result.rejected) == (1, 1)
+    (reject,) = rows(engine, "select reason from public.sync_rejects")
+    assert reason in reject.reason
+
+
+def test_fast_and_full_checks_agree_on_what_python_can_tell() -> None:
+    from perfect_catch.warehouse import loader
+
+    batch = [
+        customer(1),
+        [1],
+        customer(2, balance="12.50"),
+        customer(3, balance="lots"),
+        customer(4, createdOn="2024-02-29T23:59:59.9999999-05:00"),
+        customer(5, createdOn="2024-02-30T00:00:00Z"),
+        customer(6, name="a\\b \x01"),
+        customer(7, name="nul\x00"),
+        customer(8, address={"street": 5, "city": None}),
+        customer(9, address="not an object"),
+        customer(1, "2024-04-01T00:00:00Z", name="older duplicate"),
+    ]
+    fast = loader.prepare_batch(CUSTOMERS, batch)
+    rows_full, rejects_full, ids_full = loader.prepare(CUSTOMERS, batch)
+    assert fast.rows == rows_full and fast.rejects == rejects_full
+    assert fast.rejected_ids == ids_full == [3, 5, 7]

@@ -412,3 +412,37 @@ def test_end_to_end_against_the_simulator(engine: sa.Engine, simulator: Any) -> 
         full = sync_entity(engine, client, CUSTOMERS, tenant, full=True)
         assert full.deleted == 0
         _compare(engine, simulator, tenant, CUSTOMERS, {customers[30]})
+
+
+def test_prefetch_prepares_on_its_thread_and_raises_its_errors() -> None:
+    import threading
+
+    threads: list[str] = []
+
+    def prepare(page: int) -> int:
+        threads.append(threading.current_thread().name)
+        if page == 3:
+            raise ValueError("page 3 cannot be prepared")
+        return page * 10
+
+    assert list(sync.prefetch(iter(range(3)), transform=prepare)) == [0, 10, 20]
+    assert set(threads) == {"sync-prefetch"}
+    with pytest.raises(ValueError, match="page 3"):
+        list(sync.prefetch(iter(range(5)), transform=prepare))
+
+
+def test_value_postgresql_refuses_is_rejected_and_the_page_still_commits(
+    engine: sa.Engine,
+) -> None:
+    client = FakeExportClient()
+    for cid in range(1, 7):
+        client.upsert(cid, f"2024-05-01T00:00:0{cid}Z")
+    # Passed on by the fast path (a JSON integer), refused by the bigint cast.
+    client.log[4]["mergedToId"] = 2**63
+    result = sync_entity(engine, client, CUSTOMERS, TENANT, run_id="r9")
+    assert (result.inserted, result.rejected, result.pages) == (5, 1, 2)
+    assert result.token == "t6" and state(engine).continuation_token == "t6"
+    assert sorted(table(engine)) == [1, 2, 3, 4, 6]
+    with engine.connect() as conn:
+        (reason,) = conn.execute(sa.text("select reason from public.sync_rejects")).one()
+    assert "mergedToId: expected a 64-bit integer" in reason

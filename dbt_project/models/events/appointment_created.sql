@@ -3,9 +3,10 @@ with
 
 appointments as (
 
-    select * from {{ ref('stg_servicetitan__appointments') }}
+    select * from (
+        {{ changed_rows(ref('stg_servicetitan__appointments'), source('servicetitan', 'st_appointments')) }}
+    ) as changed
     where is_active
-        and {{ changed_since_last_event('synced_at') }}
 
 ),
 
@@ -60,7 +61,7 @@ final as (
             'is_backfill', {{ is_backfill('candidate.occurred_at') }}
         ) as payload,
         {{ is_backfill('candidate.occurred_at') }} as is_backfill,
-        candidate.synced_at as source_synced_at,
+        candidate.modified_at as source_modified_at,
         now() as emitted_at
 
     from new_events as candidate

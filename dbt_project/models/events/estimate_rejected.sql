@@ -3,9 +3,10 @@ with
 
 estimates as (
 
-    select * from {{ ref('stg_servicetitan__estimates') }}
+    select * from (
+        {{ changed_rows(ref('stg_servicetitan__estimates'), source('servicetitan', 'st_estimates')) }}
+    ) as changed
     where is_active and estimate_status = 'Dismissed'
-        and {{ changed_since_last_event('synced_at') }}
 
 ),
 
@@ -57,7 +58,7 @@ final as (
             'is_backfill', {{ is_backfill('candidate.occurred_at') }}
         ) as payload,
         {{ is_backfill('candidate.occurred_at') }} as is_backfill,
-        candidate.synced_at as source_synced_at,
+        candidate.modified_at as source_modified_at,
         now() as emitted_at
 
     from new_events as candidate

@@ -19,7 +19,7 @@ unpaid_by_st as (
 
     select * from {{ ref('stg_servicetitan__invoices') }}
     where is_active
-        and coalesce(st_balance, total) > 0
+        and st_balance > 0
         and due_at is not null
         and due_at < {{ as_of() }}
 
@@ -85,7 +85,7 @@ final as (
             'is_backfill', {{ is_backfill('candidate.occurred_at') }}
         ) as payload,
         {{ is_backfill('candidate.occurred_at') }} as is_backfill,
-        candidate.synced_at as source_synced_at,
+        candidate.modified_at as source_modified_at,
         now() as emitted_at
 
     from with_balance as candidate

@@ -3,9 +3,10 @@ with
 
 jobs as (
 
-    select * from {{ ref('stg_servicetitan__jobs') }}
+    select * from (
+        {{ changed_rows(ref('stg_servicetitan__jobs'), source('servicetitan', 'st_jobs')) }}
+    ) as changed
     where job_status = 'Completed'
-        and {{ changed_since_last_event('synced_at') }}
 
 ),
 
@@ -64,7 +65,7 @@ final as (
             'is_backfill', {{ is_backfill('candidate.occurred_at') }}
         ) as payload,
         {{ is_backfill('candidate.occurred_at') }} as is_backfill,
-        candidate.synced_at as source_synced_at,
+        candidate.modified_at as source_modified_at,
         now() as emitted_at
 
     from new_events as candidate

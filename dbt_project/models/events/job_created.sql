@@ -3,8 +3,9 @@ with
 
 jobs as (
 
-    select * from {{ ref('stg_servicetitan__jobs') }}
-    where {{ changed_since_last_event('synced_at') }}
+    select * from (
+        {{ changed_rows(ref('stg_servicetitan__jobs'), source('servicetitan', 'st_jobs')) }}
+    ) as changed
 
 ),
 
@@ -63,7 +64,7 @@ final as (
             'is_backfill', {{ is_backfill('candidate.occurred_at') }}
         ) as payload,
         {{ is_backfill('candidate.occurred_at') }} as is_backfill,
-        candidate.synced_at as source_synced_at,
+        candidate.modified_at as source_modified_at,
         now() as emitted_at
 
     from new_events as candidate

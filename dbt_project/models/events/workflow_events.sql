@@ -1,7 +1,11 @@
 {#- Every business event, one row per event, for the workflow sensor. Append-only: an event is
-    copied here once from its event model and never rewritten. `event_seq` increases with
-    every build, so a reader can keep a cursor; a unique index on it makes two concurrent
-    builds fail instead of handing out the same numbers. -#}
+    copied here once from its event model and never rewritten. An incremental build copies
+    the rows the event models recorded after the newest row copied so far (`emitted_at` is
+    the start of the recording transaction, and the event models run before this model in the
+    same dbt invocation), so its cost follows the new events, not the history. dbt builds of
+    the events must not overlap (the Dagster pool `dbt_warehouse`); should two ever do,
+    the unique index on `event_seq` makes one fail rather than hand out a number twice, and
+    `event_id` keeps an event from being copied twice. `event_seq` is a reader's cursor. -#}
 {{ config(
     indexes=[
         {'columns': ['event_id'], 'unique': True},
@@ -33,7 +37,7 @@ all_events as (
     {%- if is_incremental() %}
     where emitted_at > (
         select coalesce(max(emitted_at), '-infinity'::timestamptz) from {{ this }}
-    ) - interval '{{ var("event_lookback_hours") }} hours'
+    )
     {%- endif %}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}

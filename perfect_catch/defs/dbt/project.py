@@ -1,8 +1,9 @@
 """The dbt project as Dagster sees it, with its manifest prepared before anything loads it.
 
 `dagster dev` re-parses the project on start (`prepare_if_dev`); everywhere else the manifest
-comes from the install step (`dbt parse`), and when it is missing it is parsed here, so a fresh
-checkout loads without a manual step. Parsing never touches the database.
+comes from the install step (`dbt parse`), and when it is missing or older than a file of the
+project it is parsed here, so a fresh checkout or an edited model never loads a stale one.
+Parsing never touches the database.
 """
 
 from dagster_dbt import DbtProject
@@ -12,5 +13,4 @@ from perfect_catch.warehouse.dbt_env import PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
-    dbt_runner.ensure_manifest()
+dbt_runner.ensure_manifest()

@@ -67,7 +67,8 @@ class PerfectCatchDbtTranslator(DagsterDbtTranslator):
         own = (dbt_resource_props.get("description") or "").strip()
         relation = f"{dbt_resource_props.get('schema')}.{dbt_resource_props['name']}"
         materialized = dbt_resource_props.get("config", {}).get("materialized", "view")
-        return f"{own}\n\ndbt {materialized} `{relation}`." if own else f"dbt {materialized} `{relation}`."
+        where = f"dbt {materialized} `{relation}`."
+        return f"{own}\n\n{where}" if own else where
 
     def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
         metadata = dict(super().get_metadata(dbt_resource_props))

@@ -2,8 +2,11 @@
 
 Modules: `universe` (counts, ids, timestamps of a tenant), `records` (each base record as a pure
 function of its index), `store` (overlay of changes, export feed and tokens), `mutations`
-(business days and API writes), `state` (the in-process handle), `routes` (HTTP), `errors`
-(`ApiErrorResponse`), `timefmt` (.NET-style timestamps), `catalog` (the company's vocabulary).
+(business days and the `Mutator` every write goes through), the writes by area: `booking`
+(appointments, assignments, double-booking refusal, capacity), `sales` (estimates), `pricebook`
+(SKU updates), `crm` (customer creation); `refusals` (why a request is refused), `state` (the
+in-process handle), `routes` (HTTP), `errors` (`ApiErrorResponse`), `timefmt` (.NET-style
+timestamps), `catalog` (the company's vocabulary).
 """
 
 from __future__ import annotations

@@ -10,13 +10,14 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from perfect_catch.simulators.servicetitan import booking, crm, pricebook, sales
 from perfect_catch.simulators.servicetitan import catalog as cat
 from perfect_catch.simulators.servicetitan.records import (
     ESTIMATE_STATUSES,
     Record,
-    estimate_item,
     money,
 )
+from perfect_catch.simulators.servicetitan.refusals import Invalid, NotFound
 from perfect_catch.simulators.servicetitan.store import TenantStore
 from perfect_catch.simulators.servicetitan.timefmt import (
     TICKS_PER_DAY,
@@ -25,28 +26,10 @@ from perfect_catch.simulators.servicetitan.timefmt import (
     format_ticks,
     parse_instant,
 )
-from perfect_catch.simulators.servicetitan.universe import ESTIMATE_ITEM_ID_BASE, NOTE_ID_BASE
+from perfect_catch.simulators.servicetitan.universe import NOTE_ID_BASE
 
 HOUR = 3600 * TICKS_PER_SECOND
 MALFORMED_KINDS = ("bad_modified_on", "missing_id", "nul_char", "wrong_type")
-
-
-class NotFound(LookupError):
-    """A referenced record does not exist; `field` names the request field that pointed at it."""
-
-    def __init__(self, entity: str, record_id: object, field: str = "id") -> None:
-        super().__init__(f"{entity} {record_id} was not found")
-        self.entity = entity
-        self.record_id = record_id
-        self.field = field
-
-
-class Invalid(ValueError):
-    """A request the real API would refuse; `errors` maps field names to messages."""
-
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.errors = errors or {}
 
 
 class Mutator:
@@ -60,6 +43,13 @@ class Mutator:
         self.open_estimates: list[int] = []
         self.unpaid_invoices: list[int] = []
         self.customer_locations: dict[int, list[int]] = {}
+        # Appointments and assignments created here, by parent, so a job's visits and an
+        # appointment's technicians are found without scanning the overlay.
+        self.job_appointments: dict[int, list[int]] = {}
+        self.assignments_by_appointment: dict[int, list[int]] = {}
+        self.schedule = booking.Schedule(store)
+        self.item_ids = 0
+        self.location_contacts = 0
 
     # --- generic ------------------------------------------------------------------------------
 
@@ -175,6 +165,10 @@ class Mutator:
             self.store.put("customer-contacts", contact_id, contact)
         return customer
 
+    def create_customer(self, body: dict[str, Any]) -> Record:
+        """POST crm/v2/tenant/{t}/customers."""
+        return crm.create_customer(self, body)
+
     def merge_customer(self, source_id: int, target_id: int) -> Record:
         self.require("customers", target_id, "mergedToId")
         target_locations = self.locations_of(target_id)
@@ -250,7 +244,18 @@ class Mutator:
                 raise Invalid(
                     "Invalid appointment.", {f"appointments[{n}].end": ["end must be after start."]}
                 )
-            windows.append((start, end, window.get("technicianIds") or []))
+            technicians = booking.technician_ids(
+                self, window.get("technicianIds"), f"appointments[{n}].technicianIds"
+            )
+            booking.check_free(
+                self,
+                technicians,
+                start,
+                end,
+                f"appointments[{n}].technicianIds",
+                refusal=Invalid,
+            )
+            windows.append((start, end, technicians))
         job_id, index = self.store.new_id("jobs")
         job = self.store.template("jobs", index)
         created = format_ticks(self.store.clock.tick())
@@ -282,27 +287,49 @@ class Mutator:
         )
         job = self.store.put("jobs", job_id, job)
         for appointment_id, (start, end, technicians) in zip(appointment_ids, windows, strict=True):
+            if not technicians:
+                index = self.u.index_of("appointments", appointment_id)
+                chosen = booking.free_technician(self, start, end, index)
+                technicians = [] if chosen is None else [chosen]
             self._new_appointment(job, appointment_id, start, end, technicians)
         self.open_jobs.append(job_id)
         return job
 
+    def appointments_of(self, job: Record) -> list[int]:
+        """Ids of a job's appointments: its base ones and those created since."""
+        u = self.u
+        ids = []
+        if u.is_base("jobs", job["id"]):
+            children = u.children("jobs", "appointments", u.index_of("jobs", job["id"]))
+            ids = [u.id_of("appointments", i) for i in children]
+        return ids + self.job_appointments.get(job["id"], [])
+
     def _new_appointment(
-        self, job: Record, appointment_id: int, start: int, end: int, technicians: list[int]
+        self,
+        job: Record,
+        appointment_id: int,
+        start: int,
+        end: int,
+        technicians: list[int],
+        arrival: tuple[int | None, int | None] = (None, None),
+        instructions: str | None = None,
     ) -> Record:
         index = self.u.index_of("appointments", appointment_id)
         appointment = self.store.template("appointments", index)
         now = format_ticks(self.store.clock.now)
+        sequence = len(self.appointments_of(job)) + 1
         appointment.update(
             {
                 "id": appointment_id,
                 "jobId": job["id"],
                 "customerId": job["customerId"],
-                "appointmentNumber": f"{job['jobNumber']}-1",
+                "appointmentNumber": f"{job['jobNumber']}-{sequence}",
                 "start": format_ticks(start),
                 "end": format_ticks(end),
-                "arrivalWindowStart": format_ticks(start),
-                "arrivalWindowEnd": format_ticks(end),
+                "arrivalWindowStart": format_ticks(start if arrival[0] is None else arrival[0]),
+                "arrivalWindowEnd": format_ticks(end if arrival[1] is None else arrival[1]),
                 "status": "Scheduled",
+                "specialInstructions": instructions,
                 "createdOn": now,
                 "isConfirmed": False,
                 "active": True,
@@ -310,52 +337,53 @@ class Mutator:
             }
         )
         self.store.put("appointments", appointment_id, appointment)
-        if not technicians:
-            technicians = [self.u.id_of("technicians", index % 13)]
+        self.job_appointments.setdefault(job["id"], []).append(appointment_id)
         for technician_id in technicians:
-            self.create_like(
-                "appointment-assignments",
-                {
-                    "technicianId": technician_id,
-                    "jobId": job["id"],
-                    "appointmentId": appointment_id,
-                    "status": "Scheduled",
-                    "assignedOn": now,
-                },
-            )
+            booking.new_assignment(self, appointment, technician_id)
         return appointment
 
-    def reschedule(self, appointment_id: int, body: dict[str, Any]) -> Record:
-        record = self.require("appointments", appointment_id)
-        try:
-            start, end = parse_instant(body["start"]), parse_instant(body["end"])
-        except (KeyError, TypeError, ValueError):
-            raise Invalid(
-                "Invalid reschedule request.", {"start": ["start and end must be date-times."]}
-            ) from None
-        if end <= start:
-            raise Invalid("Invalid reschedule request.", {"end": ["end must be after start."]})
-        if record.get("status") in ("Done", "Canceled"):
-            raise Invalid(f"Appointment is {record['status']} and cannot be rescheduled.")
-        window_start = body.get("arrivalWindowStart") or body["start"]
-        window_end = body.get("arrivalWindowEnd") or body["end"]
-        return self.touch(
-            "appointments",
-            appointment_id,
+    def add_appointment(
+        self,
+        job: Record,
+        start: int,
+        end: int,
+        technicians: list[int],
+        arrival: tuple[int | None, int | None] = (None, None),
+        instructions: str | None = None,
+    ) -> Record:
+        """Another visit on an existing job; the job then counts it and points at it last."""
+        appointment_id = self.store.new_id("appointments")[0]
+        appointment = self._new_appointment(
+            job, appointment_id, start, end, technicians, arrival, instructions
+        )
+        self.touch(
+            "jobs",
+            job["id"],
             {
-                "start": format_ticks(start),
-                "end": format_ticks(end),
-                "arrivalWindowStart": format_ticks(parse_instant(window_start)),
-                "arrivalWindowEnd": format_ticks(parse_instant(window_end)),
-                "status": "Scheduled",
+                "appointmentCount": len(self.appointments_of(job)),
+                "lastAppointmentId": appointment_id,
             },
         )
+        return appointment
+
+    def book_appointment(self, body: dict[str, Any]) -> Record:
+        """POST jpm/v2/tenant/{t}/appointments."""
+        return booking.book_appointment(self, body)
+
+    def reschedule(self, appointment_id: int, body: dict[str, Any]) -> Record:
+        return booking.reschedule(self, appointment_id, body)
+
+    def assign_technicians(self, body: dict[str, Any]) -> Record:
+        return booking.assign_technicians(self, body)
+
+    def unassign_technicians(self, body: dict[str, Any]) -> Record:
+        return booking.unassign_technicians(self, body)
 
     def complete_job(self, job_id: int) -> Record:
         job = self.require("jobs", job_id)
         now = self.store.clock.tick()
         job.update({"jobStatus": "Completed", "completedOn": format_ticks(now)})
-        for appointment_id in range(job["firstAppointmentId"], job["lastAppointmentId"] + 1):
+        for appointment_id in self.appointments_of(job):
             if self.store.exists("appointments", appointment_id):
                 appointment = self.require("appointments", appointment_id)
                 if appointment.get("jobId") == job_id:
@@ -495,49 +523,18 @@ class Mutator:
     def dismiss_estimate(self, estimate_id: int) -> Record:
         return self._estimate_status(estimate_id, 3, {})
 
+    def create_estimate(self, body: dict[str, Any]) -> Record:
+        """POST sales/v2/tenant/{t}/estimates."""
+        return sales.create_estimate(self, body)
+
     def upsert_estimate_item(self, estimate_id: int, body: dict[str, Any]) -> Record:
-        """PUT salestech/.../estimates/{id}/items: add an item, or update one by `id`."""
-        estimate = self.require("estimates", estimate_id)
-        quantity = body.get("quantity", 1.0)
-        if not isinstance(quantity, int | float) or quantity <= 0:
-            raise Invalid("Invalid quantity.", {"quantity": ["Quantity must be positive."]})
-        items: list[Record] = estimate.get("items") or []
-        stamp = format_ticks(self.store.clock.now)
-        item_id = body.get("id")
-        existing = next((i for i in items if i["id"] == item_id), None) if item_id else None
-        if item_id and existing is None:
-            raise NotFound("estimate item", item_id)
-        if existing is None:
-            sku_id = body.get("skuId")
-            if not isinstance(sku_id, int) or not self.store.exists("services", sku_id):
-                raise Invalid(f"SKU {sku_id} not found.", {"skuId": [f"SKU {sku_id} not found."]})
-            service_index = self.u.index_of("services", sku_id) % len(cat.SERVICES)
-            new_id = (
-                ESTIMATE_ITEM_ID_BASE
-                + self.u.index_of("estimates", estimate_id) * 8
-                + 8
-                + len(items)
-                + 1_000_000_000
-            )
-            existing = estimate_item(self.u, new_id, service_index, float(quantity), stamp)
-            items.append(existing)
-        price = body.get("unitPrice", existing["unitRate"])
-        existing.update(
-            {
-                "qty": float(quantity),
-                "unitRate": float(price),
-                "total": round(float(quantity) * float(price), 2),
-                "modifiedOn": stamp,
-                "description": body.get("description") or existing["description"],
-            }
-        )
-        if "unitCost" in body:
-            existing["unitCost"] = float(body["unitCost"])
-            existing["totalCost"] = round(float(body["unitCost"]) * float(quantity), 2)
-        estimate["items"] = items
-        estimate["subtotal"] = round(sum(i["total"] for i in items), 2)
-        self.store.put("estimates", estimate_id, estimate)
-        return {**existing, "estimateId": estimate_id}
+        return sales.upsert_item(self, estimate_id, body)
+
+    # --- pricebook ----------------------------------------------------------------------------
+
+    def update_sku(self, resource: str, sku_id: int, body: dict[str, Any]) -> Record:
+        """PATCH pricebook/v2/tenant/{t}/{services|materials|equipment}/{id}."""
+        return pricebook.update_sku(self, resource, sku_id, body)
 
     # --- a business day -----------------------------------------------------------------------
 
@@ -656,61 +653,4 @@ class Mutator:
     # --- dispatch -----------------------------------------------------------------------------
 
     def capacity(self, body: dict[str, Any]) -> Record:
-        """POST dispatch/v2/tenant/{t}/capacity: two-hour slots per day for the technicians."""
-        errors: dict[str, list[str]] = {}
-        for field in ("startsOnOrAfter", "endsOnOrBefore"):
-            if not isinstance(body.get(field), str):
-                errors[field] = [f"The {field} field is required."]
-        if "skillBasedAvailability" not in body:
-            errors["skillBasedAvailability"] = ["The skillBasedAvailability field is required."]
-        if errors:
-            raise Invalid("One or more validation errors occurred.", errors)
-        try:
-            start, end = (
-                parse_instant(body["startsOnOrAfter"]),
-                parse_instant(body["endsOnOrBefore"]),
-            )
-        except ValueError:
-            raise Invalid("Invalid date range.", {"startsOnOrAfter": ["Invalid date."]}) from None
-        if end <= start or end - start > 31 * TICKS_PER_DAY:
-            raise Invalid(
-                "Invalid date range.",
-                {"endsOnOrBefore": ["Range must be positive and at most 31 days."]},
-            )
-        units = body.get("businessUnitIds") or [
-            self.u.id_of("business-units", i) for i in range(self.u.counts["business-units"])
-        ]
-        technicians = [self.u.id_of("technicians", i) for i in range(13)]
-        availabilities = []
-        day = start // TICKS_PER_DAY * TICKS_PER_DAY
-        while day < end:
-            for hour in (14, 16, 18, 20):
-                slot = day + hour * HOUR
-                if slot < start or slot + 2 * HOUR > end:
-                    continue
-                busy = (slot // HOUR * 2654435761 + self.u.seed) % (len(technicians) + 1)
-                free = technicians[busy:]
-                availabilities.append(
-                    {
-                        "start": format_ticks(slot),
-                        "end": format_ticks(slot + 2 * HOUR),
-                        "startUtc": format_ticks(slot),
-                        "endUtc": format_ticks(slot + 2 * HOUR),
-                        "businessUnitIds": units,
-                        "totalAvailability": 2.0 * len(technicians),
-                        "openAvailability": 2.0 * len(free),
-                        "technicians": [
-                            {
-                                "id": t,
-                                "name": None,
-                                "status": "Available",
-                                "hasRequiredSkills": True,
-                            }
-                            for t in free
-                        ],
-                        "isAvailable": bool(free),
-                        "isExceedingIdealBookingPercentage": False,
-                    }
-                )
-            day += TICKS_PER_DAY
-        return {"timeStamp": format_ticks(self.store.clock.now), "availabilities": availabilities}
+        return booking.capacity(self, body)

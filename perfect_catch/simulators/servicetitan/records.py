@@ -682,14 +682,33 @@ _APPOINTMENT_STATUS = {"Completed": "Done", "InProgress": "Working"}
 _ASSIGNMENT_STATUS = {"Completed": "Done", "InProgress": "Working", "Dispatched": "Dispatched"}
 
 
+def _appointment_start(u: Universe, job_index: int, h: int) -> int:
+    return u.created_ticks("jobs", job_index) // TICKS_PER_DAY * TICKS_PER_DAY + (
+        (1 + h % 10) * TICKS_PER_DAY + (14 + 2 * (h >> 4) % 5) * HOUR
+    )
+
+
+def assignment_technician_index(u: Universe, i: int) -> int:
+    """Technician index of base assignment `i` (of base appointment `i`)."""
+    return u.bits("appointment-assignments", i) % 14
+
+
+def base_booking(u: Universe, i: int) -> tuple[int, int, int] | None:
+    """(start, end, technician id) of base appointment `i` as its base records have it, or None
+    when it is canceled: what a schedule needs, without building two records."""
+    job_index = u.parent("appointments", "jobs", i)
+    if job_status(u, job_index) == "Canceled":
+        return None
+    start = _appointment_start(u, job_index, u.bits("appointments", i))
+    return start, start + 2 * HOUR, u.id_of("technicians", assignment_technician_index(u, i))
+
+
 def appointment(u: Universe, i: int) -> Record:
     h = u.bits("appointments", i)
     modified_t = u.modified_ticks("appointments", i)
     job_index = u.parent("appointments", "jobs", i)
     job_id = u.id_of("jobs", job_index)
-    start = u.created_ticks("jobs", job_index) // TICKS_PER_DAY * TICKS_PER_DAY + (
-        (1 + h % 10) * TICKS_PER_DAY + (14 + 2 * (h >> 4) % 5) * HOUR
-    )
+    start = _appointment_start(u, job_index, h)
     status = job_status(u, job_index)
     sequence = i - u.children("jobs", "appointments", job_index).start + 1
     return {
@@ -727,11 +746,10 @@ def technician_name(u: Universe, index: int) -> str:
 
 
 def appointment_assignment(u: Universe, i: int) -> Record:
-    h = u.bits("appointment-assignments", i)
     modified_t = u.modified_ticks("appointment-assignments", i)
     created = format_ticks(u.created_ticks("appointment-assignments", i, modified_t))
     job_index = u.parent("appointments", "jobs", i)
-    tech = h % 14
+    tech = assignment_technician_index(u, i)
     status = job_status(u, job_index)
     return {
         "id": u.id_of("appointment-assignments", i),

@@ -21,13 +21,9 @@ from starlette.routing import Route
 
 from perfect_catch.simulators.faults import FaultInjector
 from perfect_catch.simulators.servicetitan.errors import api_error, json_response, too_many_requests
-from perfect_catch.simulators.servicetitan.mutations import (
-    MALFORMED_KINDS,
-    Invalid,
-    Mutator,
-    NotFound,
-)
+from perfect_catch.simulators.servicetitan.mutations import MALFORMED_KINDS, Mutator
 from perfect_catch.simulators.servicetitan.records import Record
+from perfect_catch.simulators.servicetitan.refusals import Invalid, NotFound
 from perfect_catch.simulators.servicetitan.state import TOKEN_TTL_SECONDS, ServiceTitanState
 from perfect_catch.simulators.servicetitan.store import TenantStore, TokenError
 from perfect_catch.simulators.servicetitan.timefmt import format_ticks, parse_instant
@@ -356,9 +352,19 @@ API_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ),
     ("GET", re.compile(r"crm/customers/(?P<id>\d+)/notes"), _notes_list("customers")),
     (
+        "POST",
+        re.compile(r"jpm/appointments"),
+        _write(lambda s, st, m, b: _mutator(s, st).book_appointment(b)),
+    ),
+    (
         "PATCH",
         re.compile(r"jpm/appointments/(?P<id>\d+)/reschedule"),
         _write(lambda s, st, m, b: _mutator(s, st).reschedule(int(m["id"]), b)),
+    ),
+    (
+        "POST",
+        re.compile(r"sales/estimates"),
+        _write(lambda s, st, m, b: _mutator(s, st).create_estimate(b)),
     ),
     (
         "PUT",
@@ -371,6 +377,26 @@ API_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         _write(lambda s, st, m, b: _mutator(s, st).sell_estimate(int(m["id"]), b.get("soldBy"))),
     ),
     ("PUT", re.compile(r"sales/estimates/(?P<id>\d+)/dismiss"), _write(_dismiss)),
+    (
+        "POST",
+        re.compile(r"dispatch/appointment-assignments/assign-technicians"),
+        _write(lambda s, st, m, b: _mutator(s, st).assign_technicians(b)),
+    ),
+    (
+        "POST",
+        re.compile(r"dispatch/appointment-assignments/unassign-technicians"),
+        _write(lambda s, st, m, b: _mutator(s, st).unassign_technicians(b)),
+    ),
+    (
+        "POST",
+        re.compile(r"crm/customers"),
+        _write(lambda s, st, m, b: _mutator(s, st).create_customer(b)),
+    ),
+    (
+        "PATCH",
+        re.compile(r"pricebook/(?P<resource>services|materials|equipment)/(?P<id>\d+)"),
+        _write(lambda s, st, m, b: _mutator(s, st).update_sku(m["resource"], int(m["id"]), b)),
+    ),
     (
         "POST",
         re.compile(r"dispatch/capacity"),
@@ -440,9 +466,11 @@ class ServiceTitanApi:
             try:
                 return await handler(request, state, store, match)
             except NotFound as exc:
-                return api_error(404, str(exc), data={exc.field: exc.record_id})
+                return api_error(
+                    404, str(exc), {exc.field: [str(exc)]}, data={exc.field: exc.record_id}
+                )
             except Invalid as exc:
-                return api_error(400, str(exc), exc.errors)
+                return api_error(exc.status, str(exc), exc.errors)
         if any(pattern.fullmatch(path) for _, pattern, _ in API_ROUTES):
             return api_error(405, f"Method {request.method} is not allowed here.")
         return api_error(404, f"No route for {request.method} {path}.")
@@ -568,7 +596,7 @@ def build_servicetitan_app(state: ServiceTitanState, faults: FaultInjector) -> S
         try:
             return await api(request)
         except Invalid as exc:
-            return api_error(400, str(exc), exc.errors)
+            return api_error(exc.status, str(exc), exc.errors)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     routes = [

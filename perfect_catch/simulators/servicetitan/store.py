@@ -274,6 +274,19 @@ class TenantStore:
         record = self.get(entity, record_id)
         return None if record is None else copy_record(record)
 
+    def changed(self, entity: str, record_id: int) -> bool:
+        """Whether a record has a version in the overlay (changed or created since start)."""
+        return record_id in self._overlay[entity]
+
+    def version(self, entity: str) -> int:
+        """A number that grows with every change to `entity`."""
+        return self._versions[entity]
+
+    def changes_since(self, entity: str, ticks: int) -> list[Key]:
+        """Overlay keys (ticks, id) of versions written at or after `ticks`, in write order."""
+        keys = self._keys[entity]
+        return keys[bisect.bisect_left(keys, (ticks, -(1 << 62))) :]
+
     def overlay_ids(self, entity: str) -> list[int]:
         return list(self._overlay[entity])
 

@@ -1,0 +1,1 @@
+"""Customer-facing automation: workflows, their steps and the messages they send."""

@@ -1,0 +1,117 @@
+"""One consent model, checked by the dispatcher right before every send.
+
+A message is suppressed when any of these says no:
+
+- `automation.messaging_opt_outs` for (channel, address): STOP-family keywords texted to the
+  sender (START/UNSTOP/YES undo them), Twilio error 21610 on a send, SendGrid unsubscribes,
+  group unsubscribes, bounces, drops and spam reports;
+- ServiceTitan's flags, read live from the synced tables so a change in ST takes effect at the
+  next sync: the customer's `doNotService` / `doNotMail` (all channels) and, for SMS, a contact
+  of that number whose `phoneSettings.doNotText` is true.
+
+Steps never check consent themselves: a check at enqueue time would be stale by send time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+#: Twilio's default opt-out and opt-in keywords (case-insensitive, the whole message).
+STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+START_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
+
+
+def keyword_action(body: str | None) -> str | None:
+    """'stop', 'start' or None for an inbound SMS body."""
+    word = (body or "").strip().strip(".!").upper()
+    if word in STOP_KEYWORDS:
+        return "stop"
+    if word in START_KEYWORDS:
+        return "start"
+    return None
+
+
+def record_consent(
+    conn: sa.Connection,
+    *,
+    channel: str,
+    address: str,
+    opted_out: bool,
+    source: str,
+    reason: str | None = None,
+    tenant_id: int | None = None,
+    customer_id: int | None = None,
+    raw: dict[str, Any] | None = None,
+) -> None:
+    """Set the consent state of (channel, address): the latest word wins."""
+    conn.execute(
+        sa.text(
+            "insert into automation.messaging_opt_outs (channel, address, opted_out, source,"
+            " reason, tenant_id, customer_id, changed_at, raw) values (:channel, :address,"
+            " :out, :source, :reason, :tenant, :customer, now(), cast(:raw as jsonb))"
+            " on conflict (channel, address) do update set opted_out = excluded.opted_out,"
+            " source = excluded.source, reason = excluded.reason,"
+            " tenant_id = coalesce(excluded.tenant_id, automation.messaging_opt_outs.tenant_id),"
+            " customer_id = coalesce(excluded.customer_id,"
+            " automation.messaging_opt_outs.customer_id), changed_at = now(), raw = excluded.raw"
+        ),
+        {
+            "channel": channel,
+            "address": address.lower() if channel == "email" else address,
+            "out": opted_out,
+            "source": source,
+            "reason": reason,
+            "tenant": tenant_id,
+            "customer": customer_id,
+            "raw": None if raw is None else orjson.dumps(raw, default=str).decode(),
+        },
+    )
+
+
+def suppression_reason(
+    conn: sa.Connection,
+    *,
+    tenant_id: int,
+    customer_id: int | None,
+    channel: str,
+    address: str,
+) -> str | None:
+    """Why a message to `address` must not be sent now, or None when it may be."""
+    row = conn.execute(
+        sa.text(
+            "select source, reason from automation.messaging_opt_outs"
+            " where channel = :channel and address = :address and opted_out"
+        ),
+        {"channel": channel, "address": address},
+    ).first()
+    if row is not None:
+        detail = f"{row.source}: {row.reason}" if row.reason else row.source
+        return f"{channel} opt-out of {address} ({detail})"
+    if customer_id is not None:
+        flags = conn.execute(
+            sa.text(
+                "select do_not_service, do_not_mail from servicetitan.st_customers"
+                " where tenant_id = :tenant and id = :customer"
+            ),
+            {"tenant": tenant_id, "customer": customer_id},
+        ).first()
+        if flags is not None and flags.do_not_service:
+            return f"ServiceTitan customer {customer_id} is marked doNotService"
+        if flags is not None and flags.do_not_mail:
+            return f"ServiceTitan customer {customer_id} is marked doNotMail"
+    if channel == "sms":
+        scope = " and customer_id = :customer" if customer_id is not None else ""
+        blocked = conn.execute(
+            sa.text(
+                "select id from servicetitan.st_customer_contacts where tenant_id = :tenant"
+                f"{scope} and deleted_at is null and integrations.e164(value) = :address"
+                " and (raw -> 'phoneSettings' ->> 'doNotText') = 'true' limit 1"
+            ),
+            {"tenant": tenant_id, "customer": customer_id, "address": address},
+        ).first()
+        if blocked is not None:
+            return f"ServiceTitan contact {blocked.id} of {address} is marked doNotText"
+    return None

@@ -1,0 +1,215 @@
+"""What a running workflow step sees: its instance, the clients it may use and its variables.
+
+`Services` gathers the outside world (ServiceTitan through a `ToolContext`, GoHighLevel, an HTTP
+client for webhooks, Claude) behind factories, so a test can hand the engine simulator-backed
+clients and nothing is built until a step needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import sqlalchemy as sa
+
+from perfect_catch.automation import placeholders, templates
+from perfect_catch.automation.conditions import CheckScope
+from perfect_catch.automation.definitions import WorkflowDefinition
+from perfect_catch.automation.workflow_config import WorkflowSettings, get_workflow_settings
+from perfect_catch.settings import Settings, get_settings
+from perfect_catch.tools.context import ToolContext
+
+if TYPE_CHECKING:
+    import anthropic
+
+    from perfect_catch.connectors.gohighlevel import GoHighLevelClient
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One row of `automation.workflow_instances`, as the engine and steps use it."""
+
+    id: int
+    definition_name: str
+    definition_version: str
+    event_id: str
+    event_type: str
+    occurred_at: datetime | None
+    tenant_id: int
+    customer_id: int | None
+    job_id: int | None
+    estimate_id: int | None
+    invoice_id: int | None
+    appointment_id: int | None
+    payload: dict[str, Any]
+    status: str
+    next_step: str | None
+    next_run_at: datetime | None
+    paused: bool
+    transcript: dict[str, Any] | None
+
+    @classmethod
+    def load(cls, conn: sa.Connection, instance_id: int, *, lock: bool = False) -> Instance | None:
+        row = (
+            conn.execute(
+                sa.text(
+                    "select id, definition_name, definition_version, event_id, event_type,"
+                    " occurred_at, tenant_id, customer_id, job_id, estimate_id, invoice_id,"
+                    " appointment_id, payload, status, next_step, next_run_at, paused, transcript"
+                    " from automation.workflow_instances where id = :id"
+                    + (" for update" if lock else "")
+                ),
+                {"id": instance_id},
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else cls(**dict(row))
+
+    def context(self) -> dict[str, Any]:
+        """The event as conditions and templates see it: payload roots plus `event`."""
+        return {
+            **self.payload,
+            "payload": self.payload,
+            "event": {
+                "event_id": self.event_id,
+                "event_type": self.event_type,
+                "occurred_at": self.occurred_at,
+                "tenant_id": self.tenant_id,
+                "customer_id": self.customer_id,
+                "job_id": self.job_id,
+                "estimate_id": self.estimate_id,
+                "invoice_id": self.invoice_id,
+                "appointment_id": self.appointment_id,
+                "instance_id": self.id,
+            },
+        }
+
+
+@dataclass
+class Services:
+    """Clients steps may use, built on first use and closed by `close()`."""
+
+    engine: sa.Engine
+    settings: Settings
+    config: WorkflowSettings
+    tool_context_factory: Callable[[], ToolContext] | None = None
+    ghl_factory: Callable[[], GoHighLevelClient] | None = None
+    http_factory: Callable[[], httpx.Client] | None = None
+    anthropic_factory: Callable[[], anthropic.Anthropic | None] | None = None
+    _built: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_settings(
+        cls,
+        engine: sa.Engine,
+        settings: Settings | None = None,
+        config: WorkflowSettings | None = None,
+    ) -> Services:
+        return cls(engine, settings or get_settings(), config or get_workflow_settings())
+
+    def tool_context(self) -> ToolContext:
+        if "tools" not in self._built:
+            if self.tool_context_factory is not None:
+                self._built["tools"] = self.tool_context_factory()
+            else:
+                self._built["tools"] = ToolContext.from_settings(self.settings, self.engine)
+        return self._built["tools"]
+
+    def ghl(self) -> GoHighLevelClient:
+        if "ghl" not in self._built:
+            if self.ghl_factory is not None:
+                self._built["ghl"] = self.ghl_factory()
+            else:
+                from perfect_catch.connectors.gohighlevel import GoHighLevelClient
+
+                self._built["ghl"] = GoHighLevelClient.from_settings(self.settings)
+        return self._built["ghl"]
+
+    def http(self) -> httpx.Client:
+        if "http" not in self._built:
+            factory = self.http_factory or (
+                lambda: httpx.Client(timeout=self.config.webhook_timeout_seconds)
+            )
+            self._built["http"] = factory()
+        return self._built["http"]
+
+    def anthropic(self) -> anthropic.Anthropic | None:
+        """A Claude client, or None without ANTHROPIC_API_KEY (agent steps then fall back)."""
+        if self.anthropic_factory is not None:
+            return self.anthropic_factory()
+        return self.tool_context().anthropic_client()
+
+    def close(self) -> None:
+        built, self._built = self._built, {}
+        for client in built.values():
+            client.close()
+
+
+def timezone_of(instance: Instance, workflow: WorkflowDefinition, settings: Settings) -> str:
+    """The customer's timezone: the workflow's, the payload's, else the tenant's."""
+    customer = instance.payload.get("customer") or {}
+    return workflow.timezone or customer.get("timezone") or settings.st_timezone
+
+
+def check_scope(instance: Instance, now: datetime, config: WorkflowSettings) -> CheckScope:
+    return CheckScope(
+        tenant_id=instance.tenant_id,
+        customer_id=instance.customer_id,
+        job_id=instance.job_id,
+        estimate_id=instance.estimate_id,
+        invoice_id=instance.invoice_id,
+        appointment_id=instance.appointment_id,
+        instance_id=instance.id,
+        payload=instance.payload,
+        now=now,
+        config=config,
+    )
+
+
+@dataclass
+class StepRun:
+    """One execution of one step: the open connection, the instance and what it may use."""
+
+    conn: sa.Connection
+    instance: Instance
+    workflow: WorkflowDefinition
+    step: Any
+    now: datetime
+    services: Services
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.instance.id}:{self.step.key}"
+
+    @property
+    def timezone(self) -> str:
+        return timezone_of(self.instance, self.workflow, self.services.settings)
+
+    def variables(self, *sources: str) -> dict[str, Any]:
+        """Render variables for templates `sources`: the event plus the placeholders they use."""
+        names: set[str] = set()
+        for source in sources:
+            names |= templates.names_in(source)
+        scope = placeholders.PlaceholderScope(
+            conn=self.conn,
+            config=self.services.config,
+            tenant_id=self.instance.tenant_id,
+            customer_id=self.instance.customer_id,
+            job_id=self.instance.job_id,
+            estimate_id=self.instance.estimate_id,
+            appointment_id=self.instance.appointment_id,
+            timezone=self.timezone,
+            now=self.now,
+        )
+        return {
+            **self.instance.context(),
+            "timezone": self.timezone,
+            **placeholders.resolve(names, scope),
+        }
+
+    def render(self, source: str, *, html: bool = False) -> str:
+        return templates.render(source, self.variables(source), html=html)

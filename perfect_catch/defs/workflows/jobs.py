@@ -1,0 +1,80 @@
+"""The job that runs one workflow instance's due steps (all logic in `automation.engine`).
+
+One run per instance and wake-up: the event sensor requests it with run_key = instance id, the
+due sensor with run_key = instance, step and due time. The engine's step records make a
+retried or repeated run harmless.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import sqlalchemy as sa
+
+from perfect_catch.automation.engine import run_instance
+from perfect_catch.defs.warehouse.resources import WarehouseResource
+
+OP_NAME = "run_workflow_instance"
+
+
+@contextmanager
+def warehouse_engine(warehouse: WarehouseResource) -> Iterator[sa.Engine]:
+    """The resource's engine, disposed afterwards when it was made for this call."""
+    engine = warehouse.engine()
+    try:
+        yield engine
+    finally:
+        if warehouse.database_url:
+            engine.dispose()
+
+
+class InstanceConfig(dg.Config):
+    """Which workflow instance to run."""
+
+    instance_id: int
+
+
+@dg.op(
+    name=OP_NAME,
+    description="Run the due steps of one workflow instance: re-check its conditions, then "
+    "queue messages, wait, push to GHL, write to ServiceTitan, call webhooks or agents.",
+    tags={"domain": "workflows"},
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=15),
+)
+def run_workflow_instance(
+    context: dg.OpExecutionContext, config: InstanceConfig, warehouse: WarehouseResource
+) -> dg.Output[None]:
+    with warehouse_engine(warehouse) as engine:
+        result = run_instance(engine, config.instance_id)
+    metadata = {
+        "instance_id": result.instance_id,
+        "status": result.status,
+        "steps": [f"{s.key}: {s.status}" for s in result.steps],
+        "next_step": result.next_step or "",
+        "next_run_at": result.next_run_at.isoformat() if result.next_run_at else "",
+    }
+    if result.status == "failed":
+        failed = [s for s in result.steps if s.status == "failed"]
+        raise dg.Failure(
+            description=f"workflow instance {result.instance_id} failed"
+            + (f" at step {failed[-1].key}: {failed[-1].detail}" if failed else ""),
+            metadata=metadata,
+            allow_retries=False,
+        )
+    context.log.info(f"workflow instance {result.instance_id}: {result.status}")
+    return dg.Output(None, metadata=metadata)
+
+
+@dg.job(
+    name="workflow_instance",
+    description="Run one workflow instance (config: instance_id) up to its next wait.",
+    tags={"domain": "workflows"},
+    metadata={"engine": "perfect_catch.automation.engine.run_instance"},
+)
+def workflow_instance_job() -> None:
+    run_workflow_instance()
+
+
+def run_config(instance_id: int) -> dict:
+    """Run config of `workflow_instance_job` for one instance."""
+    return {"ops": {OP_NAME: {"config": {"instance_id": instance_id}}}}

@@ -1,0 +1,103 @@
+"""`perfect-catch run-once`: every stage of the platform once, in order, then a summary.
+
+For cron-driven installs without the Dagster daemon, and for checking a setup end to end:
+sync every source that is configured, build the dbt models, process due workflow events and
+send the outbox. A stage that fails is reported and the stages that do not depend on it still
+run; the exit status says whether everything succeeded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table
+
+from perfect_catch.settings import Settings
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What one stage did: a one-line summary, or the error that stopped it."""
+
+    name: str
+    ok: bool
+    summary: str
+    seconds: float
+
+
+Stage = Callable[[Settings], str]
+
+
+def _servicetitan(settings: Settings) -> str:
+    from perfect_catch.sync_cli import run_servicetitan_sync
+
+    if not settings.st_tenant_ids:
+        return "skipped: ST_TENANT_IDS is empty"
+    failures = run_servicetitan_sync(settings, settings.st_tenant_ids, [], full=False)
+    if failures:
+        raise RuntimeError("; ".join(failures))
+    return f"{len(settings.st_tenant_ids)} tenant(s) synced"
+
+
+def _gohighlevel(settings: Settings) -> str:
+    from perfect_catch.integrations import runner
+
+    if not settings.ghl_token.get_secret_value():
+        return "skipped: GHL_TOKEN is not set"
+    pulled = runner.run_ghl_sync(settings)
+    pushed = runner.run_ghl_reconcile(settings)
+    failures = [line for result in pushed.values() for line in result.failures]
+    if failures:
+        raise RuntimeError(f"{len(failures)} push(es) failed, first: {failures[0]}")
+    written = sum(result.written for result in pulled)
+    return f"{written} record(s) pulled, {len(pushed)} tenant(s) reconciled"
+
+
+def _callrail(settings: Settings) -> str:
+    from perfect_catch.integrations import runner
+
+    if not settings.callrail_api_key.get_secret_value():
+        return "skipped: CALLRAIL_API_KEY is not set"
+    result = runner.run_callrail_sync(settings)
+    return f"{result.records} call(s) read, {result.written} written"
+
+
+def _dbt(settings: Settings) -> str:
+    from perfect_catch.warehouse import dbt_runner
+
+    result = dbt_runner.build().check()
+    return f"{len(result.nodes)} node(s) built and tested in {result.seconds:.1f} s"
+
+
+STAGES: tuple[tuple[str, Stage], ...] = (
+    ("servicetitan", _servicetitan),
+    ("gohighlevel", _gohighlevel),
+    ("callrail", _callrail),
+    ("dbt", _dbt),
+)
+
+
+def run_once(settings: Settings, console: Console | None = None) -> list[StageResult]:
+    """Run every stage in order; a failed stage is recorded and the next ones still run."""
+    console = console or Console(stderr=True)
+    results = []
+    for name, stage in STAGES:
+        started = time.monotonic()
+        console.print(f"[bold]{name}[/bold] …")
+        try:
+            summary = stage(settings)
+            ok = True
+        except Exception as error:  # reported in the summary; the other stages still run
+            summary, ok = f"{type(error).__name__}: {error}", False
+        results.append(StageResult(name, ok, summary, time.monotonic() - started))
+    table = Table(title="run-once")
+    for column in ("stage", "result", "seconds", "summary"):
+        table.add_column(column)
+    for result in results:
+        status = "[green]ok[/green]" if result.ok else "[red]FAILED[/red]"
+        table.add_row(result.name, status, f"{result.seconds:.1f}", result.summary)
+    console.print(table)
+    return results

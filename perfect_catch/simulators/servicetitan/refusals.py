@@ -1,0 +1,38 @@
+"""Why the simulated API refuses a request, as exceptions the routes turn into `ApiErrorResponse`.
+
+They live apart from `mutations` so the endpoint modules (scheduling, sales, pricebook, CRM)
+can raise them without importing the `Mutator` they are called with.
+"""
+
+from __future__ import annotations
+
+
+class NotFound(LookupError):
+    """A referenced record does not exist; `field` names the request field that pointed at it."""
+
+    def __init__(self, entity: str, record_id: object, field: str = "id") -> None:
+        super().__init__(f"{entity} {record_id} was not found")
+        self.entity = entity
+        self.record_id = record_id
+        self.field = field
+
+
+class Invalid(ValueError):
+    """A request the real API would refuse; `errors` maps field names to messages."""
+
+    status = 400
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+class Conflict(Invalid):
+    """A valid request that clashes with existing records (a technician booked twice): 409."""
+
+    status = 409
+
+
+def invalid(field: str, message: str) -> Invalid:
+    """The usual single-field refusal: the title and the field's message are the same text."""
+    return Invalid(message, {field: [message]})

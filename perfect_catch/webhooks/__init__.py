@@ -1,0 +1,1 @@
+"""The webhook receiver: what Twilio, SendGrid and GoHighLevel post back to the platform."""

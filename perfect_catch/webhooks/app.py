@@ -1,0 +1,171 @@
+"""The webhook receiver (ASGI): Twilio inbound texts and status callbacks, SendGrid events and
+GoHighLevel events.
+
+Every route checks the provider's signature first (see `verify`) and answers 403 without
+touching the database when it does not hold; nothing secret is logged. Accepted reports are
+written by `perfect_catch.automation.delivery` (opt-outs, delivery events, message statuses) or,
+for GoHighLevel, by `perfect_catch.integrations.ghl_webhooks.apply_ghl_webhook`. Each write is
+idempotent, since every provider retries deliveries it thinks failed.
+
+Routes: `POST /twilio/inbound`, `POST /twilio/status`, `POST /sendgrid/events`, `POST /ghl`,
+`GET /health`. Point Twilio's number (inbound), SendGrid's Event Webhook and GHL's webhooks at
+`WEBHOOK_PUBLIC_URL` + these paths; status callbacks are requested by the dispatcher itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from perfect_catch.automation import delivery
+from perfect_catch.automation.config import MessagingSettings, get_messaging_settings
+from perfect_catch.automation.consent import keyword_action
+from perfect_catch.integrations.ghl_webhooks import WebhookError, apply_ghl_webhook
+from perfect_catch.settings import Settings, get_settings
+from perfect_catch.webhooks import verify
+
+log = logging.getLogger(__name__)
+
+EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def _public_url(request: Request, messaging: MessagingSettings) -> str:
+    """The URL the provider signed: the configured public base plus path and query."""
+    if not messaging.webhook_public_url:
+        return str(request.url)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{messaging.webhook_public_url}{request.url.path}{query}"
+
+
+def _forbidden(what: str) -> Response:
+    log.warning("rejected %s webhook: bad or missing signature", what)
+    return JSONResponse({"error": f"invalid {what} signature"}, 403)
+
+
+def build_app(
+    engine: sa.Engine | None = None,
+    settings: Settings | None = None,
+    messaging: MessagingSettings | None = None,
+) -> Starlette:
+    """The receiver app; dependencies default to the process-wide engine and settings."""
+
+    def deps() -> tuple[sa.Engine, Settings, MessagingSettings]:
+        from perfect_catch.warehouse.engine import get_engine
+
+        return (
+            engine or get_engine(),
+            settings or get_settings(),
+            messaging or get_messaging_settings(),
+        )
+
+    def write(fn: Callable[[sa.Connection], Any]) -> Any:
+        with deps()[0].begin() as conn:
+            return fn(conn)
+
+    async def twilio_form(request: Request) -> dict[str, str] | None:
+        _, cfg, msg = deps()
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        url = _public_url(request, msg)
+        token = cfg.twilio_auth_token.get_secret_value()
+        if not verify.twilio_valid(token, url, form, request.headers.get("X-Twilio-Signature", "")):
+            return None
+        return form
+
+    async def twilio_inbound(request: Request) -> Response:
+        form = await twilio_form(request)
+        if form is None:
+            return _forbidden("Twilio")
+        action = keyword_action(form.get("Body"))
+        await run_in_threadpool(write, lambda c: delivery.apply_inbound_sms(c, form, action))
+        if action:
+            log.info("inbound SMS keyword %s recorded", action)
+        return Response(EMPTY_TWIML, 200, media_type="text/xml")
+
+    async def twilio_status(request: Request) -> Response:
+        form = await twilio_form(request)
+        if form is None:
+            return _forbidden("Twilio")
+        key = request.query_params.get("key")
+        try:
+            await run_in_threadpool(write, lambda c: delivery.apply_twilio_status(c, form, key))
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return Response(b"", 204)
+
+    async def sendgrid_events(request: Request) -> Response:
+        _, _, msg = deps()
+        body = await request.body()
+        valid = verify.sendgrid_valid(
+            msg.sendgrid_webhook_public_key.get_secret_value(),
+            body,
+            request.headers.get("X-Twilio-Email-Event-Webhook-Signature", ""),
+            request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp", ""),
+        )
+        if not valid:
+            return _forbidden("SendGrid")
+        try:
+            events = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return JSONResponse({"error": "body is not JSON"}, 400)
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            return JSONResponse({"error": "body must be a JSON array of events"}, 400)
+
+        def apply(conn: sa.Connection) -> int:
+            return sum(1 for event in events if delivery.apply_sendgrid_event(conn, event))
+
+        try:
+            fresh = await run_in_threadpool(write, apply)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse({"received": len(events), "new": fresh})
+
+    async def ghl(request: Request) -> Response:
+        eng, _, msg = deps()
+        body = await request.body()
+        valid = verify.ghl_valid(
+            msg.ghl_webhook_public_key.get_secret_value(),
+            body,
+            request.headers.get("x-wh-signature", ""),
+        )
+        if not valid:
+            return _forbidden("GoHighLevel")
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return JSONResponse({"error": "body is not JSON"}, 400)
+        if not isinstance(payload, dict):
+            return JSONResponse({"error": "body must be a JSON object"}, 400)
+        try:
+            outcome = await run_in_threadpool(apply_ghl_webhook, eng, payload)
+        except WebhookError as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse({"outcome": outcome})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    return Starlette(
+        routes=[
+            Route("/twilio/inbound", twilio_inbound, methods=["POST"]),
+            Route("/twilio/status", twilio_status, methods=["POST"]),
+            Route("/sendgrid/events", sendgrid_events, methods=["POST"]),
+            Route("/ghl", ghl, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+        ]
+    )
+
+
+def serve(port: int, host: str = "0.0.0.0") -> None:
+    """Serve the receiver on `host:port` until interrupted (`perfect-catch serve-webhooks`)."""
+    import uvicorn
+
+    uvicorn.run(build_app(), host=host, port=port, log_level="info", access_log=False)

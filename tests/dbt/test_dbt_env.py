@@ -1,0 +1,37 @@
+"""The warehouse URL as dbt's profile variables."""
+
+from __future__ import annotations
+
+import os
+
+from perfect_catch.warehouse.dbt_env import applied, env_for_url
+
+
+def test_embedded_server_socket_url_becomes_a_socket_directory_host() -> None:
+    env = env_for_url("postgresql://postgres:@/postgres?host=/tmp/pc/socket")
+    assert env == {
+        "PC_DBT_HOST": "/tmp/pc/socket",
+        "PC_DBT_PORT": "5432",
+        "PC_DBT_USER": "postgres",
+        "PC_DBT_PASSWORD": "",
+        "PC_DBT_DBNAME": "postgres",
+    }
+
+
+def test_tcp_url_with_driver_and_password() -> None:
+    env = env_for_url("postgresql+psycopg://pc:s3cr%40t@db.internal:6543/warehouse")
+    assert env["PC_DBT_HOST"] == "db.internal"
+    assert env["PC_DBT_PORT"] == "6543"
+    assert env["PC_DBT_USER"] == "pc"
+    assert env["PC_DBT_PASSWORD"] == "s3cr@t"
+    assert env["PC_DBT_DBNAME"] == "warehouse"
+
+
+def test_applied_restores_the_environment() -> None:
+    os.environ.pop("PC_DBT_DBNAME", None)
+    os.environ["PC_DBT_HOST"] = "before"
+    with applied({"PC_DBT_HOST": "during", "PC_DBT_DBNAME": "x"}):
+        assert os.environ["PC_DBT_HOST"] == "during"
+    assert os.environ["PC_DBT_HOST"] == "before"
+    assert "PC_DBT_DBNAME" not in os.environ
+    del os.environ["PC_DBT_HOST"]

@@ -1,0 +1,26 @@
+"""Fixtures of the workflow tests (helpers live in `workflow_support`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from workflow_support import Flow, make_flow
+
+from perfect_catch.automation.workflow_config import get_workflow_settings
+
+
+@pytest.fixture(autouse=True)
+def _fresh_workflow_settings() -> Iterator[None]:
+    get_workflow_settings.cache_clear()
+    yield
+    get_workflow_settings.cache_clear()
+
+
+@pytest.fixture
+def flow(engine: sa.Engine) -> Iterator[Flow]:
+    """The shipped workflows mirrored into a fresh database with an events table."""
+    made = make_flow(engine)
+    yield made
+    made.services.close()

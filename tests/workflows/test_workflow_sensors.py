@@ -1,0 +1,96 @@
+"""The Dagster wiring: the event sensor advances its cursor and requests one run per instance
+(run_key = instance id), disabled workflows do not match, the due sensor resumes waits, and the
+job runs an instance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import sqlalchemy as sa
+from workflow_support import Flow
+
+from perfect_catch.automation.definitions import set_enabled
+from perfect_catch.defs.warehouse.resources import WarehouseResource
+from perfect_catch.defs.workflows.jobs import run_config, workflow_instance_job
+from perfect_catch.defs.workflows.sensors import workflow_due_sensor, workflow_events_sensor
+
+
+def _resources(flow: Flow) -> dict[str, WarehouseResource]:
+    url = flow.engine.url.render_as_string(hide_password=False)
+    return {"warehouse": WarehouseResource(database_url=url)}
+
+
+def _evaluate(sensor: dg.SensorDefinition, flow: Flow, cursor: str | None = None):
+    with dg.build_sensor_context(cursor=cursor, resources=_resources(flow)) as context:
+        return sensor(context)
+
+
+def test_event_sensor_requests_a_run_per_instance_and_advances(flow: Flow) -> None:
+    now = datetime.now(UTC)
+    flow.add_customer()
+    flow.add_estimate(9101)
+    flow.estimate_created(9101, now - timedelta(hours=3))
+
+    result = _evaluate(workflow_events_sensor, flow)
+    assert result.cursor == "1"
+    instances = {
+        row["definition_name"]: row["id"]
+        for row in flow.rows("select id, definition_name from automation.workflow_instances")
+    }
+    assert set(instances) == {"estimate_followup", "estimate_sent"}
+    assert sorted(r.run_key for r in result.run_requests) == sorted(
+        str(i) for i in instances.values()
+    )
+    request = next(r for r in result.run_requests if r.run_key == str(instances["estimate_sent"]))
+    assert request.run_config == run_config(instances["estimate_sent"])
+
+    again = _evaluate(workflow_events_sensor, flow, cursor=result.cursor)
+    assert again.run_requests == [] and again.cursor == "1"
+
+    set_enabled(flow.engine, "estimate_followup", False)
+    flow.add_estimate(9102)
+    flow.estimate_created(9102, now - timedelta(hours=1))
+    third = _evaluate(workflow_events_sensor, flow, cursor=again.cursor)
+    assert third.cursor == "2" and len(third.run_requests) == 1
+    started = flow.rows(
+        "select definition_name from automation.workflow_instances where event_id = :e",
+        e="estimate_created:2",
+    )
+    assert started == [{"definition_name": "estimate_sent"}]
+
+
+def test_due_sensor_resumes_waits_and_the_job_runs_them(flow: Flow) -> None:
+    now = datetime.now(UTC)
+    flow.add_customer()
+    flow.add_estimate(9201)
+    flow.estimate_created(9201, now - timedelta(hours=3))
+    flow.match(now)
+    instance_id = flow.instances_of("estimate_followup")[0]["id"]
+    flow.run(instance_id, now)
+    assert [m["step_key"] for m in flow.outbox()] == ["sms_1"]
+    assert _evaluate(workflow_due_sensor, flow).run_requests == []
+
+    due_at = now - timedelta(minutes=1)
+    with flow.engine.begin() as conn:
+        conn.execute(
+            sa.text("update automation.workflow_instances set next_run_at = :t where id = :i"),
+            {"t": due_at, "i": instance_id},
+        )
+    result = _evaluate(workflow_due_sensor, flow)
+    keys = [r.run_key for r in result.run_requests]
+    assert f"{instance_id}:sms_2:{due_at.isoformat()}" in keys
+
+    outcome = workflow_instance_job.execute_in_process(
+        run_config=run_config(instance_id), resources=_resources(flow)
+    )
+    assert outcome.success
+    assert [m["step_key"] for m in flow.outbox()] == ["sms_1", "sms_2"]
+    assert flow.instance(instance_id)["status"] == "waiting"
+
+
+def test_sensors_and_job_are_described() -> None:
+    for sensor in (workflow_events_sensor, workflow_due_sensor):
+        assert sensor.description and sensor.metadata
+        assert sensor.minimum_interval_seconds >= 30
+    assert workflow_instance_job.description and workflow_instance_job.metadata

@@ -1,0 +1,259 @@
+"""Helpers of the workflow tests: a warehouse with hand-made ST rows and events, and the
+engine's services wired to it."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from perfect_catch.automation.engine import (
+    InstanceResult,
+    MatchResult,
+    match_events,
+    run_instance,
+    sync_from_files,
+)
+from perfect_catch.automation.runtime import Services
+from perfect_catch.automation.workflow_config import WorkflowSettings, load_workflow_settings
+from perfect_catch.settings import Settings, load_settings
+
+TENANT = 1001
+CUSTOMER = 501
+PHONE = "(602) 555-0142"
+E164 = "+16025550142"
+EMAIL = "pat.lewis@example.com"
+#: Noon in New York (ST_TIMEZONE's default) on a Tuesday.
+NOON = datetime(2030, 6, 4, 16, 0, tzinfo=UTC)
+
+EVENTS_DDL = (
+    "create schema if not exists events",
+    """
+    create table if not exists events.workflow_events (
+        event_seq bigint not null unique,
+        event_id text not null unique,
+        event_type text not null,
+        tenant_id bigint not null,
+        occurred_at timestamptz not null,
+        customer_id bigint not null,
+        job_id bigint,
+        estimate_id bigint,
+        invoice_id bigint,
+        appointment_id bigint,
+        payload jsonb not null,
+        is_backfill boolean not null default false,
+        source_synced_at timestamptz,
+        emitted_at timestamptz not null default now()
+    )
+    """,
+)
+
+
+def create_events_table(engine: sa.Engine) -> None:
+    """The columns of the dbt model `events.workflow_events`, for tests that skip dbt."""
+    with engine.begin() as conn:
+        for statement in EVENTS_DDL:
+            conn.execute(sa.text(statement))
+
+
+def _raw_insert(conn: sa.Connection, table: str, values: dict[str, Any]) -> None:
+    values = {**values, "raw": orjson.dumps({"id": values["id"]}).decode()}
+    columns = ", ".join(values)
+    marks = ", ".join(f"cast(:{k} as jsonb)" if k == "raw" else f":{k}" for k in values)
+    conn.execute(
+        sa.text(
+            f"insert into servicetitan.{table} ({columns}, modified_on, synced_at)"
+            f" values ({marks}, now(), now())"
+        ),
+        values,
+    )
+
+
+@dataclass
+class Flow:
+    """One test's warehouse, settings and engine services."""
+
+    engine: sa.Engine
+    settings: Settings
+    config: WorkflowSettings
+    services: Services
+    _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    # --- ServiceTitan state --------------------------------------------------------------------
+
+    def add_customer(self, customer_id: int = CUSTOMER, name: str = "Pat Lewis") -> None:
+        with self.engine.begin() as conn:
+            _raw_insert(
+                conn,
+                "st_customers",
+                {"tenant_id": TENANT, "id": customer_id, "name": name, "active": True},
+            )
+
+    def add_estimate(
+        self, estimate_id: int, status: str = "Open", subtotal: float = 1500.0
+    ) -> None:
+        with self.engine.begin() as conn:
+            _raw_insert(
+                conn,
+                "st_estimates",
+                {
+                    "tenant_id": TENANT,
+                    "id": estimate_id,
+                    "customer_id": CUSTOMER,
+                    "name": "Pool heater install",
+                    "status": status,
+                    "subtotal": subtotal,
+                    "active": True,
+                },
+            )
+
+    def set_estimate_status(self, estimate_id: int, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "update servicetitan.st_estimates set status = :s"
+                    " where tenant_id = :t and id = :e"
+                ),
+                {"s": status, "t": TENANT, "e": estimate_id},
+            )
+
+    def add_invoice(self, invoice_id: int, balance: float) -> None:
+        with self.engine.begin() as conn:
+            _raw_insert(
+                conn,
+                "st_invoices",
+                {
+                    "tenant_id": TENANT,
+                    "id": invoice_id,
+                    "customer_id": CUSTOMER,
+                    "reference_number": f"INV-{invoice_id}",
+                    "total": balance,
+                    "balance": balance,
+                },
+            )
+
+    # --- events ----------------------------------------------------------------------------
+
+    def customer_payload(self, **overrides: Any) -> dict[str, Any]:
+        return {
+            "id": CUSTOMER,
+            "name": "Pat Lewis",
+            "type": "Residential",
+            "phone": E164,
+            "do_not_text": False,
+            "email": EMAIL,
+            "do_not_mail": False,
+            **overrides,
+        }
+
+    def add_event(
+        self,
+        event_type: str,
+        *,
+        occurred_at: datetime,
+        payload: dict[str, Any] | None = None,
+        is_backfill: bool = False,
+        **ids: int | None,
+    ) -> str:
+        seq = next(self._seq)
+        event_id = f"{event_type}:{seq}"
+        body = {"customer": self.customer_payload(), **(payload or {}), "is_backfill": is_backfill}
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "insert into events.workflow_events (event_seq, event_id, event_type,"
+                    " tenant_id, occurred_at, customer_id, job_id, estimate_id, invoice_id,"
+                    " appointment_id, payload, is_backfill) values (:seq, :id, :type, :tenant,"
+                    " :at, :customer, :job, :estimate, :invoice, :appointment,"
+                    " cast(:payload as jsonb), :backfill)"
+                ),
+                {
+                    "seq": seq,
+                    "id": event_id,
+                    "type": event_type,
+                    "tenant": TENANT,
+                    "at": occurred_at,
+                    "customer": CUSTOMER,
+                    "job": ids.get("job_id"),
+                    "estimate": ids.get("estimate_id"),
+                    "invoice": ids.get("invoice_id"),
+                    "appointment": ids.get("appointment_id"),
+                    "payload": orjson.dumps(body, default=str).decode(),
+                    "backfill": is_backfill,
+                },
+            )
+        return event_id
+
+    def estimate_created(self, estimate_id: int, at: datetime, total: float = 1500.0) -> str:
+        return self.add_event(
+            "estimate_created",
+            occurred_at=at,
+            estimate_id=estimate_id,
+            payload={
+                "estimate": {
+                    "id": estimate_id,
+                    "name": "Pool heater install",
+                    "status": "Open",
+                    "subtotal": total,
+                    "total": total,
+                    "summary": "Heat pump, 140k BTU",
+                }
+            },
+        )
+
+    # --- engine ----------------------------------------------------------------------------
+
+    def match(self, now: datetime = NOON, after_seq: int = 0) -> MatchResult:
+        return match_events(self.engine, after_seq=after_seq, now=now, config=self.config)
+
+    def run(self, instance_id: int, now: datetime) -> InstanceResult:
+        return run_instance(self.engine, instance_id, now, services=self.services)
+
+    def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return self.rows(
+            "select idempotency_key, instance_id, step_key, channel, to_address, body, status"
+            " from automation.outbox order by id"
+        )
+
+    def instance(self, instance_id: int) -> dict[str, Any]:
+        sql = "select * from automation.workflow_instances where id = :i"
+        return self.rows(sql, i=instance_id)[0]
+
+    def step_runs(self, instance_id: int) -> list[dict[str, Any]]:
+        return self.rows(
+            "select step_key, step_type, status, attempt, result, error"
+            " from automation.workflow_step_runs where instance_id = :i order by id",
+            i=instance_id,
+        )
+
+    def instances_of(self, workflow: str) -> list[dict[str, Any]]:
+        return self.rows(
+            "select * from automation.workflow_instances where definition_name = :w order by id",
+            w=workflow,
+        )
+
+
+def make_flow(engine: sa.Engine, workflows_dir: Path | None = None, **settings: Any) -> Flow:
+    create_events_table(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    overrides: dict[str, Any] = {}
+    if workflows_dir is not None:
+        overrides["workflows_dir"] = workflows_dir
+    config = load_workflow_settings(**overrides)
+    app_settings = load_settings(database_url=url, **settings)
+    services = Services(engine, app_settings, config, anthropic_factory=lambda: None)
+    sync_from_files(engine, config)
+    return Flow(engine, app_settings, config, services)
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)
