@@ -42,6 +42,9 @@ _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _MAX_REJECT_RAW = 1_000_000
 _OPEN = (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR)
+_CREATE_STAGE = (
+    f"create temp table {_STAGE} (id bigint, modified_on timestamptz, raw jsonb) on commit drop"
+)
 
 _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
@@ -497,13 +500,14 @@ def upsert_sql(spec: EntitySpec) -> str:
     # One round trip: the counts, the newest modifiedOn staged, and (only when child rows must
     # follow) the ids of the rows written.
     written_ids = "array_agg(w.id)" if spec.children else "null::bigint[]"
+    returned = "t.id, (t.xmax = 0) as inserted" if spec.children else "(t.xmax = 0) as inserted"
     return (
         f"with w as (insert into {spec.qualified} as t ({target_cols}) "
         f"select {select_list} from pg_temp.{_STAGE} s "
         f"on conflict (tenant_id, id) do update set {sets}, deleted_at = null "
         "where t.modified_on <= excluded.modified_on "
         "and (t.raw is distinct from excluded.raw or t.deleted_at is not null) "
-        "returning t.id, (t.xmax = 0) as inserted) "
+        f"returning {returned}) "
         "select count(*) filter (where w.inserted), count(*), "
         f"(select max(modified_on) from pg_temp.{_STAGE}), {written_ids} from w"
     )
@@ -592,7 +596,8 @@ def load_records(
     batch = records if isinstance(records, PreparedBatch) else prepare_batch(spec, records)
     counts = (0, 0, None)
     if batch.rows:
-        conn.execute(f"set local time zone 'UTC'; savepoint {_SAVEPOINT}")
+        # Statements without parameters share a round trip.
+        conn.execute(f"set local time zone 'UTC'; savepoint {_SAVEPOINT}; {_CREATE_STAGE}")
         try:
             try:
                 counts = _upsert(conn, spec, tenant_id, batch.rows, track_seen)
@@ -602,7 +607,7 @@ def load_records(
                 # rejects it.
                 if batch.checked:
                     raise
-                conn.execute(f"rollback to savepoint {_SAVEPOINT}")
+                conn.execute(f"rollback to savepoint {_SAVEPOINT}; {_CREATE_STAGE}")
                 batch = _prepare(spec, batch.records, fast=False)
                 if batch.rows:
                     counts = _upsert(conn, spec, tenant_id, batch.rows, track_seen)
@@ -612,7 +617,7 @@ def load_records(
             if not conn.broken and conn.info.transaction_status in _OPEN:
                 conn.execute(f"rollback to savepoint {_SAVEPOINT}")
             raise
-        conn.execute(f"release savepoint {_SAVEPOINT}")
+        conn.execute(f"drop table pg_temp.{_STAGE}; release savepoint {_SAVEPOINT}")
     write_rejects(conn, spec, tenant_id, batch.rejects, run_id)
     if track_seen and batch.rejected_ids:
         conn.execute(
@@ -636,10 +641,8 @@ def _upsert(
     rows: dict[int, tuple[str, bytes]],
     track_seen: bool,
 ) -> tuple[int, int, datetime | None]:
-    """Stage `rows` and upsert them (and their child rows): (inserted, updated, newest)."""
-    conn.execute(
-        f"create temp table {_STAGE} (id bigint, modified_on timestamptz, raw jsonb) on commit drop"
-    )
+    """Stage `rows` in the (empty) stage table and upsert them (and their child rows):
+    (inserted, updated, newest)."""
     with conn.cursor() as cur:
         with cur.copy(f"copy pg_temp.{_STAGE} (id, modified_on, raw) from stdin") as copy:
             buffer: list[bytes] = []
@@ -667,5 +670,4 @@ def _upsert(
                 f"insert into pg_temp.{SEEN_TABLE} select id from pg_temp.{_STAGE} "
                 "on conflict do nothing"
             )
-    conn.execute(f"drop table pg_temp.{_STAGE}")
     return inserted, written - inserted, newest

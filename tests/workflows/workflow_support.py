@@ -158,6 +158,7 @@ class Flow:
         occurred_at: datetime,
         payload: dict[str, Any] | None = None,
         is_backfill: bool = False,
+        tenant_id: int = TENANT,
         **ids: int | None,
     ) -> str:
         seq = next(self._seq)
@@ -176,7 +177,7 @@ class Flow:
                     "seq": seq,
                     "id": event_id,
                     "type": event_type,
-                    "tenant": TENANT,
+                    "tenant": tenant_id,
                     "at": occurred_at,
                     "customer": CUSTOMER,
                     "job": ids.get("job_id"),
