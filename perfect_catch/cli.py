@@ -6,9 +6,7 @@ Configuration errors end the command with one line naming the variable, never a 
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -293,22 +291,12 @@ def ui(
     port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
 ) -> None:
     """Start the Dagster UI and daemon (schedules, sensors, run queue) on this project."""
+    from perfect_catch.demo import dagster_dev_command, dagster_env
     from perfect_catch.instance import ensure_instance
 
     _settings()
     home = ensure_instance()
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
-    command = [
-        str(Path(sys.executable).with_name("dagster")),
-        "dev",
-        "-w",
-        str(PROJECT_ROOT / "workspace.yaml"),
-        "-p",
-        str(port),
-        "-h",
-        "127.0.0.1",
-    ]
-    raise typer.Exit(subprocess.call(command, env=env))
+    raise typer.Exit(subprocess.call(dagster_dev_command(port), env=dagster_env(home)))
 
 
 @app.command()

@@ -21,8 +21,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def run_demo(*, port: int, sim_port: int, seed: int, size: str) -> int:
     from perfect_catch.instance import ensure_instance
+    from perfect_catch.run_once import run_once
     from perfect_catch.simulators.server import SimulatorServer
-    from perfect_catch.sync_cli import run_servicetitan_sync
     from perfect_catch.warehouse import migrate
     from perfect_catch.warehouse.engine import get_engine, safe_url, sqlalchemy_url
 
@@ -35,21 +35,26 @@ def run_demo(*, port: int, sim_port: int, seed: int, size: str) -> int:
         os.environ["SCHEDULES_DEFAULT_ON"] = "true"
         get_settings.cache_clear()
         settings = get_settings()
-        console.print("[bold]loading the demo tenant[/bold]")
-        run_servicetitan_sync(settings, settings.st_tenant_ids, [], full=False)
+        console.print("[bold]loading the demo tenant[/bold] (every stage once)")
+        run_once(settings, console)
         home = ensure_instance(settings)
         console.print(f"[bold]Dagster UI[/bold] http://127.0.0.1:{port}  (Ctrl-C to stop)")
-        command = [
-            str(Path(sys.executable).with_name("dagster")),
-            "dev",
-            "-w",
-            str(PROJECT_ROOT / "workspace.yaml"),
-            "-p",
-            str(port),
-            "-h",
-            "127.0.0.1",
-        ]
         try:
-            return subprocess.call(command, env={**os.environ, "DAGSTER_HOME": str(home)})
+            return subprocess.call(dagster_dev_command(port), env=dagster_env(home))
         except KeyboardInterrupt:
             return 0
+
+
+def dagster_dev_command(port: int) -> list[str]:
+    """`dagster dev` on this project's workspace: webserver and daemon on 127.0.0.1."""
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    workspace = str(PROJECT_ROOT / "workspace.yaml")
+    return [dagster, "dev", "-w", workspace, "-p", str(port), "-h", "127.0.0.1"]
+
+
+def dagster_env(home: Path) -> dict[str, str]:
+    """The environment of Dagster's processes: this instance, and this virtualenv's tools
+    (dbt, dagster) first on PATH even when the virtualenv is not activated."""
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    return {**os.environ, "DAGSTER_HOME": str(home), "PATH": path}

@@ -257,6 +257,22 @@ def _invoice_unpaid(conn: sa.Connection, scope: CheckScope, params: dict[str, An
     )
 
 
+def _step_ran_at_least(conn: sa.Connection, scope: CheckScope, params: dict[str, Any]) -> bool:
+    """Lets a step depend on how long ago an earlier one ran: a reminder is pointless an hour
+    after the confirmation it repeats."""
+    if scope.instance_id is None:
+        return False
+    return _exists(
+        conn,
+        "select 1 from automation.workflow_step_runs where instance_id = :i and step_key = :k"
+        " and status = 'succeeded' and finished_at <= :now - make_interval(hours => :h)",
+        i=scope.instance_id,
+        k=str(params["step"]),
+        now=scope.now,
+        h=int(params["hours"]),
+    )
+
+
 CHECKS: dict[str, NamedCheck] = {
     check.name: check
     for check in (
@@ -293,6 +309,13 @@ CHECKS: dict[str, NamedCheck] = {
             frozenset({"channel"}),
         ),
         NamedCheck("invoice_unpaid", "the invoice still has a balance", _invoice_unpaid),
+        NamedCheck(
+            "step_ran_at_least",
+            "step `step` of this instance succeeded at least `hours` ago",
+            _step_ran_at_least,
+            frozenset({"step", "hours"}),
+            frozenset({"step", "hours"}),
+        ),
     )
 }
 

@@ -115,3 +115,43 @@ def suppression_reason(
         if blocked is not None:
             return f"ServiceTitan contact {blocked.id} of {address} is marked doNotText"
     return None
+
+
+_BATCH_REASONS = """
+select o.id, coalesce(
+    (select format('%s opt-out of %s (%s)', x.channel, x.address,
+                   x.source || coalesce(': ' || x.reason, ''))
+       from automation.messaging_opt_outs x
+      where x.channel = o.channel and x.address = o.to_address and x.opted_out),
+    (select case when c.do_not_service
+                 then format('ServiceTitan customer %s is marked doNotService', c.id)
+                 when c.do_not_mail
+                 then format('ServiceTitan customer %s is marked doNotMail', c.id) end
+       from servicetitan.st_customers c
+      where c.tenant_id = o.tenant_id and c.id = o.customer_id),
+    case when o.channel <> 'sms' then null
+         when o.customer_id is not null then
+        (select format('ServiceTitan contact %s of %s is marked doNotText', k.id, o.to_address)
+           from servicetitan.st_customer_contacts k
+          where k.tenant_id = o.tenant_id and k.customer_id = o.customer_id
+            and k.deleted_at is null and integrations.e164(k.value) = o.to_address
+            and (k.raw -> 'phoneSettings' ->> 'doNotText') = 'true' limit 1)
+         else
+        (select format('ServiceTitan contact %s of %s is marked doNotText', k.id, o.to_address)
+           from servicetitan.st_customer_contacts k
+          where k.tenant_id = o.tenant_id and k.deleted_at is null
+            and integrations.e164(k.value) = o.to_address
+            and (k.raw -> 'phoneSettings' ->> 'doNotText') = 'true' limit 1)
+    end) as reason
+from automation.outbox o
+where o.id = any(cast(:ids as bigint[]))
+"""
+
+
+def suppression_reasons(conn: sa.Connection, outbox_ids: list[int]) -> dict[int, str]:
+    """`suppression_reason` for many outbox rows in one query: id -> reason, for those that
+    must not be sent (the dispatcher checks a whole claimed batch at once)."""
+    if not outbox_ids:
+        return {}
+    rows = conn.execute(sa.text(_BATCH_REASONS), {"ids": outbox_ids}).all()
+    return {row.id: row.reason for row in rows if row.reason}

@@ -259,10 +259,10 @@ def reconcile_stale(
         rows = (
             conn.execute(
                 sa.text(
-                    f"{_SELECT} where status = 'sending' and claimed_at < :cutoff order by id"
-                    " limit 500"
+                    f"{_SELECT} where status = 'sending' and claimed_at < :cutoff{_KEYS}"
+                    " order by id limit 500"
                 ),
-                {"cutoff": cutoff},
+                {"cutoff": cutoff, "keys": only_keys, "channels": channels},
             )
             .mappings()
             .all()
@@ -323,20 +323,28 @@ def claim_due(
     only_keys: list[str] | None = None,
     channels: list[str] | None = None,
 ) -> list[Claim]:
-    """Take due rows: suppress, defer or mark them `sending`; commits before returning."""
+    """Take due rows: suppress, defer or mark them `sending`; commits before returning.
+
+    Consent is checked for the whole batch in one query. With caps on, each claim is written
+    at once so the next row's cap count sees it; without caps the claims are written together.
+    """
     claims: list[Claim] = []
+    suppressed: list[tuple[int, str]] = []
+    deferred: list[tuple[int, datetime, str]] = []
+    capped_on = messaging.messaging_cap_per_day > 0 or messaging.messaging_cap_per_week > 0
     with engine.begin() as conn:
         rows = (
             conn.execute(
                 sa.text(
-                    f"{_SELECT} where status = 'pending' and due_at <= :now order by due_at, id"
-                    " limit :limit for update skip locked"
+                    f"{_SELECT} where status = 'pending' and due_at <= :now{_KEYS}"
+                    " order by due_at, id limit :limit for update skip locked"
                 ),
-                {"now": now, "limit": limit},
+                {"now": now, "limit": limit, "keys": only_keys, "channels": channels},
             )
             .mappings()
             .all()
         )
+        reasons = consent.suppression_reasons(conn, [row["id"] for row in rows])
         ordered = sorted(
             rows,
             key=lambda r: (
@@ -346,61 +354,51 @@ def claim_due(
         )
         locked: set[str] = set()
         for row in ordered:
-            claim = _decide(conn, settings, messaging, row, now=now, locked=locked, result=result)
-            if claim is not None:
-                claims.append(claim)
+            reason = reasons.get(row["id"])
+            if reason is not None:
+                suppressed.append((row["id"], reason))
+                continue
+            wait = _quiet_deferral(settings, messaging, row, now)
+            if wait is None and capped_on:
+                wait = _cap_deferral(conn, messaging, row, now, locked)
+            if wait is not None:
+                deferred.append((row["id"], *wait))
+                continue
+            claim = _claim_of(row, uuid.uuid4(), row["attempts"] + 1)
+            claims.append(claim)
+            if capped_on:
+                _write_claims(conn, [claim], now)
+        if not capped_on:
+            _write_claims(conn, claims, now)
+        _write_outcomes(conn, suppressed, deferred)
+    result.add("suppressed", len(suppressed))
+    result.add("deferred", len(deferred))
     result.add("claimed", len(claims))
     return claims
 
 
-def _defer(conn: sa.Connection, row_id: int, until: datetime, reason: str) -> None:
-    conn.execute(
-        sa.text(
-            "update automation.outbox set due_at = :until, deferred_reason = :why,"
-            " updated_at = now() where id = :id"
-        ),
-        {"id": row_id, "until": until, "why": reason},
+def _quiet_deferral(
+    settings: Settings, messaging: MessagingSettings, row: sa.RowMapping, now: datetime
+) -> tuple[datetime, str] | None:
+    if row["channel"] not in messaging.messaging_quiet_hours_channels:
+        return None
+    tz = quiet_hours.customer_timezone(settings, messaging, row["tenant_id"], row["metadata"])
+    resume = quiet_hours.next_allowed_time(
+        now, tz, messaging.messaging_quiet_hours_start, messaging.messaging_quiet_hours_end
     )
+    if resume is None:
+        return None
+    return resume, f"quiet hours in {tz.key} until {resume.isoformat()}"
 
 
-def _decide(
+def _cap_deferral(
     conn: sa.Connection,
-    settings: Settings,
     messaging: MessagingSettings,
     row: sa.RowMapping,
-    *,
     now: datetime,
     locked: set[str],
-    result: DispatchResult,
-) -> Claim | None:
-    channel, address = row["channel"], row["to_address"]
-    reason = consent.suppression_reason(
-        conn,
-        tenant_id=row["tenant_id"],
-        customer_id=row["customer_id"],
-        channel=channel,
-        address=address,
-    )
-    if reason is not None:
-        conn.execute(
-            sa.text(
-                "update automation.outbox set status = 'suppressed', last_error = :why,"
-                " updated_at = now() where id = :id"
-            ),
-            {"id": row["id"], "why": reason},
-        )
-        result.add("suppressed")
-        return None
-    if channel in messaging.messaging_quiet_hours_channels:
-        tz = quiet_hours.customer_timezone(settings, messaging, row["tenant_id"], row["metadata"])
-        resume = quiet_hours.next_allowed_time(
-            now, tz, messaging.messaging_quiet_hours_start, messaging.messaging_quiet_hours_end
-        )
-        if resume is not None:
-            _defer(conn, row["id"], resume, f"quiet hours in {tz.key} until {resume.isoformat()}")
-            result.add("deferred")
-            return None
-    key = caps.cap_key(row["tenant_id"], row["customer_id"], channel, address)
+) -> tuple[datetime, str] | None:
+    key = caps.cap_key(row["tenant_id"], row["customer_id"], row["channel"], row["to_address"])
     if key not in locked:
         caps.lock_cap(conn, key)
         locked.add(key)
@@ -409,26 +407,63 @@ def _decide(
         messaging,
         tenant_id=row["tenant_id"],
         customer_id=row["customer_id"],
-        channel=channel,
-        address=address,
+        channel=row["channel"],
+        address=row["to_address"],
         now=now,
     )
-    if capped is not None:
-        until, why = capped
-        _defer(conn, row["id"], max(until, now + timedelta(seconds=1)), why)
-        result.add("deferred")
+    if capped is None:
         return None
-    token = uuid.uuid4()
-    attempt = row["attempts"] + 1
+    until, why = capped
+    return max(until, now + timedelta(seconds=1)), why
+
+
+def _write_claims(conn: sa.Connection, claims: list[Claim], now: datetime) -> None:
+    if not claims:
+        return
     conn.execute(
         sa.text(
-            "update automation.outbox set status = 'sending', claim_token = :token,"
-            " claimed_at = :now, attempts = :attempt, deferred_reason = null, updated_at = now()"
-            " where id = :id"
+            "update automation.outbox o set status = 'sending', claim_token = v.token,"
+            " claimed_at = :now, attempts = v.attempt, deferred_reason = null,"
+            " updated_at = now() from unnest(cast(:ids as bigint[]), cast(:tokens as uuid[]),"
+            " cast(:attempts as integer[])) as v(id, token, attempt) where o.id = v.id"
         ),
-        {"id": row["id"], "token": token, "now": now, "attempt": attempt},
+        {
+            "now": now,
+            "ids": [c.id for c in claims],
+            "tokens": [c.token for c in claims],
+            "attempts": [c.attempt for c in claims],
+        },
     )
-    return _claim_of(row, token, attempt)
+
+
+def _write_outcomes(
+    conn: sa.Connection,
+    suppressed: list[tuple[int, str]],
+    deferred: list[tuple[int, datetime, str]],
+) -> None:
+    if suppressed:
+        conn.execute(
+            sa.text(
+                "update automation.outbox o set status = 'suppressed', last_error = v.why,"
+                " updated_at = now() from unnest(cast(:ids as bigint[]), cast(:whys as text[]))"
+                " as v(id, why) where o.id = v.id"
+            ),
+            {"ids": [s[0] for s in suppressed], "whys": [s[1] for s in suppressed]},
+        )
+    if deferred:
+        conn.execute(
+            sa.text(
+                "update automation.outbox o set due_at = v.until, deferred_reason = v.why,"
+                " updated_at = now() from unnest(cast(:ids as bigint[]),"
+                " cast(:untils as timestamptz[]), cast(:whys as text[])) as v(id, until, why)"
+                " where o.id = v.id"
+            ),
+            {
+                "ids": [d[0] for d in deferred],
+                "untils": [d[1] for d in deferred],
+                "whys": [d[2] for d in deferred],
+            },
+        )
 
 
 def _lookup_before_retry(
@@ -490,31 +525,26 @@ def _record_sent(
     engine: sa.Engine, claim: Claim, outcome: SendOutcome, *, now: datetime, reconciled: bool
 ) -> bool:
     """Write the acceptance; False when the claim was no longer ours (recorded anyway)."""
+    response = {**outcome.response, **({"reconciled": True} if reconciled else {})}
     with engine.begin() as conn:
-        changed = conn.execute(
+        changed, has_events = conn.execute(
             sa.text(
-                "update automation.outbox set status = 'sent', sent_at = :now, provider = :p,"
-                " provider_id = :pid, last_error = null, claim_token = null, updated_at = now()"
-                " where id = :id and claim_token = :token and status in ('sending', 'unknown')"
-            ),
-            {
-                "id": claim.id,
-                "token": claim.token,
-                "now": now,
-                "p": outcome.provider,
-                "pid": outcome.provider_id,
-            },
-        ).rowcount
-        response = {**outcome.response, **({"reconciled": True} if reconciled else {})}
-        conn.execute(
-            sa.text(
-                "insert into automation.messaging_messages (outbox_id, idempotency_key, attempt,"
-                " channel, provider, provider_id, to_address, status, response) values (:oid,"
-                " :key, :attempt, :channel, :p, :pid, :to, :status, cast(:response as jsonb))"
-                " on conflict (provider, provider_id) where provider_id is not null do nothing"
+                "with updated as (update automation.outbox set status = 'sent', sent_at = :now,"
+                " provider = :p, provider_id = :pid, last_error = null, claim_token = null,"
+                " updated_at = now() where id = :oid and claim_token = :token"
+                " and status in ('sending', 'unknown') returning id),"
+                " inserted as (insert into automation.messaging_messages (outbox_id,"
+                " idempotency_key, attempt, channel, provider, provider_id, to_address, status,"
+                " response) values (:oid, :key, :attempt, :channel, :p, :pid, :to, :status,"
+                " cast(:response as jsonb)) on conflict (provider, provider_id)"
+                " where provider_id is not null do nothing returning id)"
+                " select (select count(*) from updated), exists (select 1 from"
+                " automation.messaging_delivery_events where provider = :p and provider_id = :pid)"
             ),
             {
                 "oid": claim.id,
+                "token": claim.token,
+                "now": now,
                 "key": claim.key,
                 "attempt": claim.attempt,
                 "channel": claim.channel,
@@ -524,8 +554,9 @@ def _record_sent(
                 "status": outcome.status,
                 "response": orjson.dumps(response, default=str).decode(),
             },
-        )
-        apply_recorded_events(conn, outcome.provider, outcome.provider_id)
+        ).one()
+        if has_events:
+            apply_recorded_events(conn, outcome.provider, outcome.provider_id)
     if not changed:
         log.warning("outbox row %s was sent but its claim had moved on", claim.id)
     return bool(changed)

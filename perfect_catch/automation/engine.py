@@ -320,15 +320,22 @@ def _claim(conn: sa.Connection, instance_id: int, step: Any, now: datetime) -> i
 
 
 def _record(
-    conn: sa.Connection, instance_id: int, step: Any, status: str, result: Any, error: str | None
+    conn: sa.Connection,
+    instance_id: int,
+    step: Any,
+    status: str,
+    result: Any,
+    error: str | None,
+    now: datetime,
 ) -> None:
+    """Write a step's outcome; times are the engine's clock, which conditions compare with."""
     conn.execute(
         sa.text(
             "insert into automation.workflow_step_runs as r (instance_id, step_key, step_type,"
-            " status, finished_at, result, error) values (:i, :k, :t, :status, now(),"
-            " cast(:result as jsonb), :error) on conflict (instance_id, step_key) do update set"
-            " status = excluded.status, finished_at = now(), result = excluded.result,"
-            " error = excluded.error"
+            " status, started_at, finished_at, result, error) values (:i, :k, :t, :status,"
+            " :now, :now, cast(:result as jsonb), :error) on conflict (instance_id, step_key)"
+            " do update set status = excluded.status, finished_at = excluded.finished_at,"
+            " result = excluded.result, error = excluded.error"
         ),
         {
             "i": instance_id,
@@ -337,6 +344,7 @@ def _record(
             "status": status,
             "result": _json(result),
             "error": error,
+            "now": now,
         },
     )
 
@@ -449,7 +457,7 @@ def _one_step(
                 f"step {step.key!r} ({step.type}) was interrupted before its outcome was "
                 "recorded; it is not repeated, since its side effect may already have happened"
             )
-            _record(conn, instance.id, step, "failed", {}, message)
+            _record(conn, instance.id, step, "failed", {}, message, now)
             _finish(conn, instance.id, "failed", message)
             result.steps.append(StepReport(step.key, step.type, "failed", message))
             return False
@@ -465,7 +473,9 @@ def _one_step(
             return False
         when = conditions.evaluate(step.when, context, conn, scope)
         if not when.ok:
-            _record(conn, instance.id, step, "skipped", {"reason": f"when: {when.failed}"}, None)
+            _record(
+                conn, instance.id, step, "skipped", {"reason": f"when: {when.failed}"}, None, now
+            )
             result.steps.append(StepReport(step.key, step.type, "skipped", when.failed))
             _advance(conn, instance, workflow, step.key, None, now)
             return True
@@ -522,7 +532,7 @@ def _succeeded(
     recorded = dict(outcome.result)
     if outcome.resume_at is not None:
         recorded["until"] = outcome.resume_at.isoformat()
-    _record(conn, instance.id, step, outcome.status, recorded, None)
+    _record(conn, instance.id, step, outcome.status, recorded, None, now)
     if outcome.transcript is not None:
         conn.execute(
             sa.text(
@@ -549,7 +559,7 @@ def _failed(
     message = _describe(error)
     if not isinstance(error, _EXPLAINED):
         log.exception("workflow instance %s step %s failed", instance.id, step.key)
-    _record(conn, instance.id, step, "failed", {"attempt": attempt}, message)
+    _record(conn, instance.id, step, "failed", {"attempt": attempt}, message, now)
     result.steps.append(StepReport(step.key, step.type, "failed", message))
     retry = isinstance(error, RetryableStepError) and repeatable
     if retry and attempt <= len(RETRY_DELAYS):

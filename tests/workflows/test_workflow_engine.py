@@ -258,3 +258,30 @@ def test_process_events_once_matches_and_runs_due_steps(flow: Flow) -> None:
     again = process_events_once(flow.engine, flow.settings, NOON, services=flow.services)
     assert again.events == 0 and again.instances_created == 0
     assert len(flow.outbox()) == 2
+
+
+def test_appointment_reminder_a_day_before_unless_just_confirmed(flow: Flow) -> None:
+    flow.add_customer()
+    for appointment_id, ahead in ((61, timedelta(days=3)), (62, timedelta(hours=6))):
+        start = NOON + ahead
+        flow.add_appointment(appointment_id, start)
+        flow.add_event(
+            "appointment_created",
+            occurred_at=NOON,
+            appointment_id=appointment_id,
+            payload={"appointment": {"id": appointment_id, "start": start.isoformat()}},
+        )
+    flow.match(NOON)
+    far, near = (i["id"] for i in flow.instances_of("appointment_confirmation"))
+    waiting = flow.run(far, NOON)
+    assert waiting.next_run_at == NOON + timedelta(days=2)
+    assert flow.run(far, NOON + timedelta(days=2)).status == "completed"
+    assert flow.run(near, NOON).status == "completed"
+    sent = [(m["instance_id"], m["step_key"]) for m in flow.outbox()]
+    assert sent == [
+        (far, "sms_confirmation"),
+        (far, "sms_reminder"),
+        (near, "sms_confirmation"),
+    ]
+    assert "Friday June 7 at 12:00 PM" in flow.outbox()[0]["body"]
+    assert [r["status"] for r in flow.step_runs(near)][-1] == "skipped"

@@ -122,6 +122,21 @@ class Flow:
                 {"s": status, "t": TENANT, "e": estimate_id},
             )
 
+    def add_appointment(self, appointment_id: int, start: datetime) -> None:
+        with self.engine.begin() as conn:
+            _raw_insert(
+                conn,
+                "st_appointments",
+                {
+                    "tenant_id": TENANT,
+                    "id": appointment_id,
+                    "customer_id": CUSTOMER,
+                    "status": "Scheduled",
+                    "start_on": start,
+                    "end_on": start + timedelta(hours=2),
+                },
+            )
+
     def add_invoice(self, invoice_id: int, balance: float) -> None:
         with self.engine.begin() as conn:
             _raw_insert(
