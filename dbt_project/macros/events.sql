@@ -31,24 +31,33 @@
 
 {#- The rows of staging model `model` worth looking at: all of them on a full build; on an
     incremental build, per tenant, the rows ServiceTitan modified since (event_lookback_hours
-    before) the newest source version this model has emitted an event for. Reads the raw
-    table's (tenant_id, modified_on) index, so the cost follows the number of changed rows,
-    not the size of the table. The export feeds deliver each entity in modifiedOn order, so
-    a row the sync stores later than the lookback behind its predecessors is one that
-    ServiceTitan restored from long ago; such a row is not news. -#}
+    before) the newest source version this model has emitted an event for. The per-tenant
+    watermarks are read first and written into the query as constants, so PostgreSQL plans an
+    index range scan on the raw table's (tenant_id, modified_on) index and the cost follows
+    the number of changed rows, not the size of the table. The export feeds deliver each
+    entity in modifiedOn order, so a row stored more than the lookback behind its
+    predecessors is one ServiceTitan restored from long ago, which is not news. -#}
 {% macro changed_rows(model, raw_relation) -%}
     {%- if is_incremental() -%}
-        select changed.*
-        from ({{ tenants_of(raw_relation) }}) as tenant
-        cross join lateral (
-            select * from {{ model }} as src
-            where src.tenant_id = tenant.tenant_id
-                and src.modified_at > (
-                    select coalesce(max(emitted.source_modified_at), '-infinity'::timestamptz)
+        {%- set watermarks = [] -%}
+        {%- if execute -%}
+            {%- set query -%}
+                select tenant.tenant_id, (
+                    select (max(emitted.source_modified_at)
+                        - interval '{{ var("event_lookback_hours") }} hours')::text
                     from {{ this }} as emitted
                     where emitted.tenant_id = tenant.tenant_id
-                ) - interval '{{ var("event_lookback_hours") }} hours'
-        ) as changed
+                )
+                from ({{ tenants_of(raw_relation) }}) as tenant
+            {%- endset -%}
+            {%- set watermarks = run_query(query).rows -%}
+        {%- endif %}
+        select * from {{ model }}
+        where false
+        {%- for tenant_id, since in watermarks %}
+            or (tenant_id = {{ tenant_id }}
+                {%- if since %} and modified_at > '{{ since }}'::timestamptz{% endif %})
+        {%- endfor %}
     {%- else -%}
         select * from {{ model }}
     {%- endif -%}
@@ -80,12 +89,16 @@
 {%- endmacro %}
 
 {#- The customer block of an event payload, from lateral lookups by primary key and index so
-    that an incremental build touches only the customers of its new events. Expects the
+    that an incremental build touches only the customers of its new events (`limit 1` keeps
+    PostgreSQL from flattening a lookup into a hash join over the whole table). Expects the
     candidate relation aliased `candidate` with `tenant_id` and `customer_id`. -#}
 {% macro customer_lookups() -%}
-    left join {{ ref('stg_servicetitan__customers') }} as customer
-        on customer.tenant_id = candidate.tenant_id
-        and customer.customer_id = candidate.customer_id
+    left join lateral (
+        select * from {{ ref('stg_servicetitan__customers') }} as one
+        where one.tenant_id = candidate.tenant_id
+            and one.customer_id = candidate.customer_id
+        limit 1
+    ) as customer on true
     left join lateral (
         select contact.phone_e164, contact.do_not_text
         from {{ ref('stg_servicetitan__customer_contacts') }} as contact

@@ -341,6 +341,10 @@ def problems(condition: Condition) -> list[str]:
                 found.append(f"check {condition.check!r} takes no parameter(s) {extra}")
             if missing:
                 found.append(f"check {condition.check!r} needs parameter(s) {missing}")
+            for name in ("max", "hours"):
+                value = condition.params.get(name)
+                if name in condition.params and (not isinstance(value, int) or value < 0):
+                    found.append(f"check {condition.check!r}: {name} must be a whole number")
             channel = condition.params.get("channel")
             if channel is not None and channel not in ("sms", "email"):
                 found.append(f"check {condition.check!r}: channel must be sms or email")

@@ -71,53 +71,7 @@ def record_consent(
     )
 
 
-def suppression_reason(
-    conn: sa.Connection,
-    *,
-    tenant_id: int,
-    customer_id: int | None,
-    channel: str,
-    address: str,
-) -> str | None:
-    """Why a message to `address` must not be sent now, or None when it may be."""
-    row = conn.execute(
-        sa.text(
-            "select source, reason from automation.messaging_opt_outs"
-            " where channel = :channel and address = :address and opted_out"
-        ),
-        {"channel": channel, "address": address},
-    ).first()
-    if row is not None:
-        detail = f"{row.source}: {row.reason}" if row.reason else row.source
-        return f"{channel} opt-out of {address} ({detail})"
-    if customer_id is not None:
-        flags = conn.execute(
-            sa.text(
-                "select do_not_service, do_not_mail from servicetitan.st_customers"
-                " where tenant_id = :tenant and id = :customer"
-            ),
-            {"tenant": tenant_id, "customer": customer_id},
-        ).first()
-        if flags is not None and flags.do_not_service:
-            return f"ServiceTitan customer {customer_id} is marked doNotService"
-        if flags is not None and flags.do_not_mail:
-            return f"ServiceTitan customer {customer_id} is marked doNotMail"
-    if channel == "sms":
-        scope = " and customer_id = :customer" if customer_id is not None else ""
-        blocked = conn.execute(
-            sa.text(
-                "select id from servicetitan.st_customer_contacts where tenant_id = :tenant"
-                f"{scope} and deleted_at is null and integrations.e164(value) = :address"
-                " and (raw -> 'phoneSettings' ->> 'doNotText') = 'true' limit 1"
-            ),
-            {"tenant": tenant_id, "customer": customer_id, "address": address},
-        ).first()
-        if blocked is not None:
-            return f"ServiceTitan contact {blocked.id} of {address} is marked doNotText"
-    return None
-
-
-_BATCH_REASONS = """
+_REASONS = """
 select o.id, coalesce(
     (select format('%s opt-out of %s (%s)', x.channel, x.address,
                    x.source || coalesce(': ' || x.reason, ''))
@@ -143,15 +97,44 @@ select o.id, coalesce(
             and integrations.e164(k.value) = o.to_address
             and (k.raw -> 'phoneSettings' ->> 'doNotText') = 'true' limit 1)
     end) as reason
-from automation.outbox o
-where o.id = any(cast(:ids as bigint[]))
+from {source}
 """
+_OUTBOX_ROWS = "automation.outbox o where o.id = any(cast(:ids as bigint[]))"
+_ONE_RECIPIENT = (
+    "(select 0 as id, cast(:tenant as bigint) as tenant_id, cast(:customer as bigint)"
+    " as customer_id, cast(:channel as text) as channel, cast(:address as text) as to_address) o"
+)
+
+
+def suppression_reason(
+    conn: sa.Connection,
+    *,
+    tenant_id: int,
+    customer_id: int | None,
+    channel: str,
+    address: str,
+) -> str | None:
+    """Why a message to `address` must not be sent now, or None when it may be.
+
+    The same rules as the dispatcher's batch check, for callers that want to know early (a
+    workflow condition); the dispatcher still checks again right before sending.
+    """
+    row = conn.execute(
+        sa.text(_REASONS.format(source=_ONE_RECIPIENT)),
+        {
+            "tenant": tenant_id,
+            "customer": customer_id,
+            "channel": channel,
+            "address": address.lower() if channel == "email" else address,
+        },
+    ).first()
+    return None if row is None else row.reason
 
 
 def suppression_reasons(conn: sa.Connection, outbox_ids: list[int]) -> dict[int, str]:
-    """`suppression_reason` for many outbox rows in one query: id -> reason, for those that
-    must not be sent (the dispatcher checks a whole claimed batch at once)."""
+    """Why each of these outbox rows must not be sent now: id -> reason, only for rows that
+    must not (one query for a whole claimed batch)."""
     if not outbox_ids:
         return {}
-    rows = conn.execute(sa.text(_BATCH_REASONS), {"ids": outbox_ids}).all()
+    rows = conn.execute(sa.text(_REASONS.format(source=_OUTBOX_ROWS)), {"ids": outbox_ids}).all()
     return {row.id: row.reason for row in rows if row.reason}

@@ -19,6 +19,7 @@ step twice:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -136,8 +137,7 @@ def match_events(
                     result.skipped_backfill += 1
                     continue
                 view = _event_instance(event)
-                scope = check_scope(view, now, config)
-                scope = conditions.CheckScope(**{**scope.__dict__, "instance_id": None})
+                scope = dataclasses.replace(check_scope(view, now, config), instance_id=None)
                 verdict = conditions.evaluate(trigger.conditions, view.context(), conn, scope)
                 if not verdict.ok:
                     continue
@@ -593,6 +593,16 @@ class ProcessSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def line(self) -> str:
+        """One line for a CLI summary."""
+        steps = ", ".join(f"{n} {status}" for status, n in sorted(self.steps.items()))
+        states = ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items()))
+        return (
+            f"{self.events} new events, {self.instances_created} workflows started, "
+            f"{self.instances_run} instances run ({states or 'none'}); "
+            f"steps: {steps or 'none'}"
+        )
 
 
 def read_cursor(engine: sa.Engine) -> int:

@@ -22,8 +22,16 @@ class TemplateError(ValueError):
     """A template does not parse, names something unknown or cannot be rendered."""
 
 
+def _present(value: Any) -> Any:
+    """Output values must exist: a null in the event stops the message like a missing name."""
+    if value is None:
+        raise jinja2.UndefinedError("a value the template prints is empty in this event")
+    return value
+
+
 def _money(value: Any) -> str:
     """1234.5 -> "$1,234.50"; whole amounts drop the cents ("$1,200")."""
+    _present(value)
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
@@ -46,7 +54,7 @@ def _as_datetime(value: Any) -> datetime | date:
 @jinja2.pass_context
 def _local(context: jinja2.runtime.Context, value: Any, fmt: str = "%A %B %-d at %-I:%M %p") -> str:
     """A timestamp in the customer's timezone (the `timezone` variable), formatted."""
-    moment = _as_datetime(value)
+    moment = _as_datetime(_present(value))
     if isinstance(moment, datetime) and moment.tzinfo is not None:
         zone = context.get("timezone")
         if zone:
@@ -61,7 +69,10 @@ def _first_name(value: Any) -> str:
 
 def _environment(autoescape: bool) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
-        undefined=jinja2.StrictUndefined, autoescape=autoescape, keep_trailing_newline=False
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,
+        keep_trailing_newline=False,
+        finalize=_present,
     )
     env.filters.update(money=_money, local=_local, first_name=_first_name)
     return env
@@ -92,7 +103,7 @@ def render(source: str, variables: dict[str, Any], *, html: bool = False) -> str
     try:
         return env.from_string(source).render(variables).strip()
     except jinja2.UndefinedError as error:
-        raise TemplateError(f"template has no value for {error.message}") from None
+        raise TemplateError(f"template cannot be filled: {error.message}") from None
     except jinja2.exceptions.SecurityError as error:
         raise TemplateError(f"template not allowed: {error}") from None
     except jinja2.TemplateError as error:

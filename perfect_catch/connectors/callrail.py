@@ -15,8 +15,8 @@ import httpx
 import orjson
 
 from perfect_catch.connectors.http import (
+    ApiClient,
     ApiError,
-    CallStats,
     Clock,
     Failure,
     ResilientClient,
@@ -67,7 +67,7 @@ def _day(value: date | datetime | str) -> str:
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
-class CallRailClient:
+class CallRailClient(ApiClient):
     """Client of one CallRail account (API key auth)."""
 
     def __init__(
@@ -108,19 +108,6 @@ class CallRailClient:
             max_retries=settings.http_max_retries,
             **options,
         )
-
-    @property
-    def stats(self) -> CallStats:
-        return self._http.stats
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> CallRailClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"CallRailClient(api_url={self.api_url!r}, account_id={self.account_id!r})"

@@ -19,8 +19,8 @@ import httpx
 import orjson
 
 from perfect_catch.connectors.http import (
+    ApiClient,
     ApiError,
-    CallStats,
     Clock,
     Failure,
     ResilientClient,
@@ -121,7 +121,7 @@ def _error(failure: Failure) -> ApiError:
     return GhlError(status=response.status_code, title=title, daily_remaining=remaining, **common)
 
 
-class GoHighLevelClient:
+class GoHighLevelClient(ApiClient):
     """Client of one GHL location with a private integration (bearer) token."""
 
     def __init__(
@@ -167,19 +167,6 @@ class GoHighLevelClient:
             max_retries=settings.http_max_retries,
             **options,
         )
-
-    @property
-    def stats(self) -> CallStats:
-        return self._http.stats
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> GoHighLevelClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"GoHighLevelClient(api_url={self.api_url!r}, location_id={self.location_id!r})"

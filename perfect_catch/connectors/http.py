@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -366,3 +366,25 @@ def _describe_transport_error(exc: httpx.TransportError, timeout: httpx.Timeout)
     if detail:
         return f"transport error ({type(exc).__name__}: {detail})"
     return f"transport error ({type(exc).__name__})"
+
+
+class ApiClient:
+    """What every API client of the platform shares: call statistics and a closable session.
+
+    Subclasses set `self._http` to their `ResilientClient`.
+    """
+
+    _http: ResilientClient
+
+    @property
+    def stats(self) -> CallStats:
+        return self._http.stats
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -16,8 +16,8 @@ import httpx
 import orjson
 
 from perfect_catch.connectors.http import (
+    ApiClient,
     ApiError,
-    CallStats,
     Clock,
     Failure,
     ResilientClient,
@@ -102,7 +102,7 @@ class ServiceTitanError(ApiError):
         return details
 
 
-class ServiceTitanClient:
+class ServiceTitanClient(ApiClient):
     """Client of one ServiceTitan tenant. Thread-unsafe: use one per thread.
 
     The OAuth2 token is fetched on first use, reused, renewed shortly before it expires and once
@@ -164,19 +164,6 @@ class ServiceTitanClient:
             page_size=settings.st_page_size,
             **options,
         )
-
-    @property
-    def stats(self) -> CallStats:
-        return self._http.stats
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> ServiceTitanClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"ServiceTitanClient(api_url={self.api_url!r}, tenant_id={self.tenant_id})"

@@ -298,6 +298,12 @@ def _run(
     def prepared(page: Any) -> tuple[Any, PreparedBatch]:
         return page, prepare_batch(spec, page.records)
 
+    def pipeline(source: Iterator[Any]) -> Iterator[tuple[Any, PreparedBatch]]:
+        """Three stages on three threads: fetch and decode, validate and build the COPY lines,
+        load. Each waits on something else for much of its time (the API, the GIL, PostgreSQL),
+        so the slowest stage alone sets the pace; a page of lead per stage bounds the memory."""
+        return prefetch(prefetch(source, depth=1), depth=1, transform=prepared)
+
     def commit_page(page: Any, batch: PreparedBatch, token: str | None) -> None:
         """Load one page; for the export feed, store its token (and the newest modifiedOn
         seen, which freshness checks read) in the same transaction."""
@@ -338,14 +344,14 @@ def _run(
             from_token=None if full else state.continuation_token,
             include_recent_changes=include_recent_changes,
         )
-        for page, batch in prefetch(pages, transform=prepared):
+        for page, batch in pipeline(pages):
             commit_page(page, batch, page.continue_from)
     else:
         params: dict[str, Any] = {"active": "Any"}
         if not full and state.watermark is not None:
             params["modifiedOnOrAfter"] = _iso(state.watermark)
         listed = client.iter_list(spec.module, spec.resource, params)
-        for page, batch in prefetch(listed, transform=prepared):
+        for page, batch in pipeline(listed):
             commit_page(page, batch, None)
         newest = run.total.max_modified_on
         if newest is not None and (run.watermark is None or newest > run.watermark):

@@ -100,3 +100,15 @@ def test_sendgrid_unsubscribe_suppresses_later_email(world: Messaging) -> None:
     world.enqueue("mail-2", channel="email", to="pat@example.com", subject="Reminder")
     assert world.dispatch(now=NOON + timedelta(minutes=5)).suppressed == 1
     assert len(world.sendgrid.mails) == 1
+
+
+def test_single_recipient_check_matches_the_dispatcher(world: Messaging) -> None:
+    from perfect_catch.automation.consent import record_consent, suppression_reason
+
+    with world.engine.begin() as conn:
+        record_consent(
+            conn, channel="email", address="Lee@Example.com", opted_out=True, source="test"
+        )
+        ask = {"tenant_id": TENANT, "customer_id": None, "channel": "email"}
+        assert "opt-out" in (suppression_reason(conn, address="lee@example.com", **ask) or "")
+        assert suppression_reason(conn, address="other@example.com", **ask) is None

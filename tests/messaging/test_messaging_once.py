@@ -118,3 +118,26 @@ def test_a_crash_before_the_provider_call_is_held_as_unknown_not_resent(
         assert release_unknown(conn, "died")
     assert world.dispatch(now=NOON + timedelta(minutes=20)).sent == 1
     assert len(world.sms_to()) == 1
+
+
+@pytest.mark.parametrize("events_received", [True, False])
+def test_an_email_crash_is_reconciled_from_sendgrid(
+    world: Messaging, monkeypatch: pytest.MonkeyPatch, events_received: bool
+) -> None:
+    if not events_received:  # only the Email Activity API can tell
+        world.sendgrid.event_webhook_url = ""
+    world.enqueue("mail-crash", channel="email", to="jo@example.com", subject="Estimate")
+    real_record = dispatcher._record_sent
+
+    def die(*args, **kwargs):
+        raise SystemExit("killed after SendGrid accepted the mail")
+
+    monkeypatch.setattr(dispatcher, "_record_sent", die)
+    with pytest.raises(SystemExit):
+        world.dispatch()
+    monkeypatch.setattr(dispatcher, "_record_sent", real_record)
+    result = world.dispatch(now=NOON + timedelta(minutes=10))
+    assert result.reconciled == 1 and result.sent == 0
+    (mail_id,) = world.sendgrid.mails
+    assert world.row("mail-crash")["provider_id"] == mail_id
+    assert world.sendgrid.send_requests == 1

@@ -28,6 +28,7 @@ SHIPPED = {
     "payment_reminders",
     "estimate_sold_ghl",
     "install_job_ghl",
+    "estimate_lost_agent",
 }
 
 GOOD = """
@@ -56,6 +57,7 @@ def test_shipped_workflows_load() -> None:
     assert [s.type for s in followup.steps].count("send_sms") == 4
     assert "deadline" in followup.steps[-1].body and "discount_percent" in followup.steps[-1].body
     assert loaded["review_request"].definition.max_messages == 2
+    assert loaded["estimate_lost_agent"].definition.enabled is False
 
 
 def test_unknown_placeholder_fails_naming_workflow_step_and_placeholder(tmp_path: Path) -> None:
@@ -144,3 +146,18 @@ def test_table_mirrors_files_and_keeps_the_switch(engine: sa.Engine, tmp_path: P
 
     with pytest.raises(WorkflowNotFoundError, match="known workflows"):
         set_enabled(engine, "no_such_flow", True)
+
+
+def test_templates_are_sandboxed_and_never_render_with_a_gap() -> None:
+    from perfect_catch.automation.templates import TemplateError, render
+
+    assert render("{{ n | money }} and {{ m | money }}", {"n": 1200, "m": 99.5}) == (
+        "$1,200 and $99.50"
+    )
+    for source, values in (
+        ("Hi {{ customer.name }}", {"customer": {"name": None}}),
+        ("Hi {{ customer.nickname }}", {"customer": {"name": "Pat"}}),
+        ("{{ ().__class__.__base__.__subclasses__() }}", {}),
+    ):
+        with pytest.raises(TemplateError):
+            render(source, values)

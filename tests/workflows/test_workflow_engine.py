@@ -255,6 +255,7 @@ def test_process_events_once_matches_and_runs_due_steps(flow: Flow) -> None:
     assert summary.instances_created == 2  # follow-up and estimate email; history is skipped
     keys = sorted(m["step_key"] for m in flow.outbox())
     assert keys == ["email_estimate", "sms_1"]
+    assert summary.line().startswith("2 new events, 2 workflows started, 2 instances run")
     again = process_events_once(flow.engine, flow.settings, NOON, services=flow.services)
     assert again.events == 0 and again.instances_created == 0
     assert len(flow.outbox()) == 2
@@ -285,3 +286,58 @@ def test_appointment_reminder_a_day_before_unless_just_confirmed(flow: Flow) -> 
     ]
     assert "Friday June 7 at 12:00 PM" in flow.outbox()[0]["body"]
     assert [r["status"] for r in flow.step_runs(near)][-1] == "skipped"
+
+
+def test_review_request_reminds_once_unless_a_review_came_in(flow: Flow) -> None:
+    flow.add_customer()
+    flow.add_event("job_completed", occurred_at=NOON, job_id=81, payload={"job": {"id": 81}})
+    flow.match(NOON)
+    instance_id = flow.instances_of("review_request")[0]["id"]
+    flow.run(instance_id, NOON + hours(2))
+    assert [m["step_key"] for m in flow.outbox()] == ["sms_review"]
+    assert flow.config.review_link in flow.outbox()[0]["body"]
+
+    with flow.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into integrations.ghl_contacts (location_id, id, tags, raw)"
+                " values ('loc', 'c1', array['Review Received'], '{}'::jsonb)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "insert into integrations.ghl_customer_contacts (tenant_id, customer_id,"
+                " location_id, contact_id, matched_by) values (:t, :c, 'loc', 'c1', 'phone')"
+            ),
+            {"t": TENANT, "c": 501},
+        )
+    result = _drive(flow, instance_id, NOON + hours(2), NOON + timedelta(days=10))
+    assert result.status == "stopped"
+    assert "review_not_received" in flow.instance(instance_id)["stop_reason"]
+    assert len(flow.outbox()) == 1
+
+
+def test_payment_reminder_wording_follows_the_threshold(flow: Flow) -> None:
+    flow.add_customer()
+    flow.add_invoice(91, 250.0)
+    for threshold in (1, 30):
+        flow.add_event(
+            "invoice_overdue",
+            occurred_at=NOON,
+            invoice_id=91,
+            payload={
+                "invoice": {"id": 91, "reference_number": "INV-91", "balance": 250.0},
+                "threshold_days": threshold,
+            },
+        )
+    flow.match(NOON)
+    for instance in flow.instances_of("payment_reminders"):
+        _drive(flow, instance["id"], NOON, NOON + timedelta(days=2))
+    messages = flow.outbox()
+    assert [(m["channel"], m["step_key"]) for m in messages] == [
+        ("sms", "sms_reminder"),
+        ("sms", "sms_reminder"),
+        ("email", "email_reminder"),
+    ]
+    assert "was due yesterday" in messages[0]["body"]
+    assert "30 days past due" in messages[1]["body"] and "$250" in messages[1]["body"]

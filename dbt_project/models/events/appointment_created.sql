@@ -73,9 +73,12 @@ final as (
             and assignment.appointment_id = candidate.appointment_id
             and assignment.is_active
     ) as technicians on true
-    left join {{ ref('stg_servicetitan__jobs') }} as job
-        on job.tenant_id = candidate.tenant_id
-        and job.job_id = candidate.job_id
+    left join lateral (
+        select * from {{ ref('stg_servicetitan__jobs') }} as one
+        where one.tenant_id = candidate.tenant_id
+            and one.job_id = candidate.job_id
+        limit 1
+    ) as job on true
     left join {{ ref('stg_servicetitan__job_types') }} as job_type
         on job_type.tenant_id = candidate.tenant_id
         and job_type.job_type_id = job.job_type_id

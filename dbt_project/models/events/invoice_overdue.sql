@@ -2,8 +2,10 @@
     overdue_thresholds_days, default 1, 7, 14 and 30). Fires once per invoice and threshold,
     at due date + threshold, and only while the invoice is unpaid: balance due, computed from
     the invoice and the payments applied to it, above 0 at `as_of`. A threshold passed after
-    the invoice was paid never fires. Time-based, so every unpaid invoice is looked at on
-    each build (not only rows synced since the last one). -#}
+    the invoice was paid never fires. Time-based, so unpaid invoices are looked at on each
+    build whether or not they changed; an incremental build looks only for thresholds passed
+    within backfill_max_age_days (an older one found now would be history, `is_backfill`),
+    which bounds the work by recent due dates instead of every unpaid invoice ever. -#}
 with
 
 thresholds as (
@@ -22,6 +24,10 @@ unpaid_by_st as (
         and st_balance > 0
         and due_at is not null
         and due_at < {{ as_of() }}
+        {%- if is_incremental() %}
+        and due_at >= {{ as_of() }} - interval '{{
+            var("backfill_max_age_days") + var("overdue_thresholds_days") | max }} days'
+        {%- endif %}
 
 ),
 
@@ -35,6 +41,10 @@ crossed as (
     from unpaid_by_st
     cross join thresholds
     where due_at + make_interval(days => thresholds.threshold_days) <= {{ as_of() }}
+        {%- if is_incremental() %}
+        and due_at + make_interval(days => thresholds.threshold_days)
+            >= {{ as_of() }} - interval '{{ var("backfill_max_age_days") }} days'
+        {%- endif %}
 
 ),
 

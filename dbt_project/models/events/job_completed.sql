@@ -79,9 +79,12 @@ final as (
     left join {{ ref('stg_servicetitan__campaigns') }} as campaign
         on campaign.tenant_id = candidate.tenant_id
         and campaign.campaign_id = candidate.campaign_id
-    left join {{ ref('stg_servicetitan__locations') }} as location
-        on location.tenant_id = candidate.tenant_id
-        and location.location_id = candidate.location_id
+    left join lateral (
+        select * from {{ ref('stg_servicetitan__locations') }} as one
+        where one.tenant_id = candidate.tenant_id
+            and one.location_id = candidate.location_id
+        limit 1
+    ) as location on true
 
 )
 
