@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import text as sa_text
 
 from perfect_catch.settings import SettingsError, get_settings
 
@@ -26,6 +27,11 @@ db_app = typer.Typer(
     help="The warehouse database: migrations and the embedded server.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+workflows_app = typer.Typer(
+    help="Workflow definitions: list them, switch them on or off without a deploy.",
+    no_args_is_help=True,
+)
+app.add_typer(workflows_app, name="workflows")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,6 +128,57 @@ def simulate(
     from perfect_catch.simulators.server import serve
 
     serve(port=port, seed=seed, size=size)
+
+
+@workflows_app.command("list")
+def workflows_list() -> None:
+    """List the workflow definitions with their trigger, version and whether they are on."""
+    from perfect_catch.automation.engine import sync_from_files
+    from perfect_catch.warehouse.engine import get_engine
+
+    _settings()
+    _require_current_schema()
+    engine = get_engine()
+    sync_from_files(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa_text(
+                "select name, event_type, enabled, left(version, 12) as version "
+                "from automation.workflow_definitions where removed_at is null order by name"
+            )
+        ).all()
+    for row in rows:
+        state = "on " if row.enabled else "off"
+        typer.echo(f"{state}  {row.name:<32} {row.event_type:<22} {row.version}")
+
+
+def _set_workflow(name: str, enabled: bool) -> None:
+    from perfect_catch.automation.definitions import WorkflowNotFoundError, set_enabled
+    from perfect_catch.automation.engine import sync_from_files
+    from perfect_catch.warehouse.engine import get_engine
+
+    _settings()
+    _require_current_schema()
+    engine = get_engine()
+    sync_from_files(engine)
+    try:
+        set_enabled(engine, name, enabled)
+    except WorkflowNotFoundError as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"{name}: {'enabled' if enabled else 'disabled'}")
+
+
+@workflows_app.command("enable")
+def workflows_enable(name: Annotated[str, typer.Argument(help="Workflow name.")]) -> None:
+    """Switch a workflow on: new events start it again."""
+    _set_workflow(name, True)
+
+
+@workflows_app.command("disable")
+def workflows_disable(name: Annotated[str, typer.Argument(help="Workflow name.")]) -> None:
+    """Switch a workflow off: new events no longer start it, and running instances wait at
+    their next step until it is enabled again."""
+    _set_workflow(name, False)
 
 
 SOURCES = ("servicetitan", "gohighlevel", "callrail")

@@ -72,11 +72,19 @@ def _dbt(settings: Settings) -> str:
     return f"{len(result.nodes)} node(s) built and tested in {result.seconds:.1f} s"
 
 
+def _workflows(settings: Settings) -> str:
+    from perfect_catch.automation.engine import process_events_once
+    from perfect_catch.warehouse.engine import get_engine
+
+    return process_events_once(get_engine(), settings).line()
+
+
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("servicetitan", _servicetitan),
     ("gohighlevel", _gohighlevel),
     ("callrail", _callrail),
     ("dbt", _dbt),
+    ("workflows", _workflows),
 )
 
 

@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     anthropic_base_url: str = Field(
         "https://api.anthropic.com", description="Anthropic API host root."
     )
-    anthropic_model: str = Field("claude-sonnet-4-5", description="Model used by agent steps.")
+    anthropic_model: str = Field("claude-sonnet-5", description="Model used by agent steps.")
 
     schedules_default_on: bool = Field(
         False, description="Start schedules and sensors switched on (the demo does)."

@@ -67,6 +67,9 @@ class MessagingSettings(BaseSettings):
         description="A row left 'sending' longer than this is reconciled with the provider.",
     )
     messaging_batch_size: int = Field(200, ge=1, description="Rows one dispatch pass claims.")
+    messaging_workers: int = Field(
+        4, ge=1, le=32, description="Provider calls one dispatch pass makes in parallel."
+    )
     messaging_provider_timeout_seconds: float = Field(
         30.0, gt=0, description="Timeout of one provider request."
     )

@@ -138,7 +138,7 @@ def dispatch_due(
     limit: int | None = None,
     messaging: MessagingSettings | None = None,
     providers: Providers | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     only_keys: list[str] | None = None,
     channels: list[str] | None = None,
 ) -> DispatchResult:
@@ -146,7 +146,7 @@ def dispatch_due(
 
     `only_keys` restricts the pass to those idempotency keys (a tool sending one message now);
     `channels` to those channels (one Dagster op per provider, each in its API pool);
-    `workers` > 1 sends claimed rows on that many threads.
+    `workers` (default `MESSAGING_WORKERS`) is how many claimed rows are sent in parallel.
     """
     settings = settings or get_settings()
     messaging = messaging or get_messaging_settings()
@@ -172,8 +172,9 @@ def dispatch_due(
         only_keys=only_keys,
         channels=channels,
     )
+    workers = workers or messaging.messaging_workers
     if workers > 1 and len(claims) > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with ThreadPoolExecutor(max_workers=min(workers, len(claims))) as pool:
             for _ in pool.map(
                 lambda c: send_claim(engine, providers, messaging, c, now=now, result=result),
                 claims,

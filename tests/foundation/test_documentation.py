@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from perfect_catch.automation.workflow_config import WorkflowSettings
 from perfect_catch.integrations.config import IntegrationSettings
 from perfect_catch.settings import Settings
 
@@ -15,7 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("document", ["README.md", ".env.example"])
 def test_every_setting_is_documented(document: str) -> None:
     text = (ROOT / document).read_text()
-    names = [*Settings.model_fields, *IntegrationSettings.model_fields]
+    names = [
+        *Settings.model_fields,
+        *IntegrationSettings.model_fields,
+        *WorkflowSettings.model_fields,
+    ]
     missing = [name.upper() for name in names if name.upper() not in text]
     assert not missing, f"{document} does not mention {missing}"
 
