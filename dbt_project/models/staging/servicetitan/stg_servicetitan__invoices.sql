@@ -23,7 +23,7 @@ renamed as (
         cast(sub_total as numeric(14, 2)) as subtotal,
         cast(sales_tax as numeric(14, 2)) as sales_tax,
         cast(total as numeric(14, 2)) as total,
-        cast(balance as numeric(14, 2)) as st_balance,
+        balance as st_balance,
         paid_on as st_paid_at,
         coalesce(active, false) as is_active,
         created_on as created_at,
