@@ -294,6 +294,19 @@ def mcp(
     run(transport="http" if http else "stdio", port=port)
 
 
+@app.command("serve-webhooks")
+def serve_webhooks(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "0.0.0.0",
+) -> None:
+    """Receive provider webhooks: Twilio inbound SMS (STOP/START) and status callbacks,
+    SendGrid events, GoHighLevel contact and opportunity updates. Signatures are verified."""
+    from perfect_catch.webhooks.app import serve
+
+    _settings()
+    serve(port=port, host=host)
+
+
 @app.command("run-once")
 def run_once() -> None:
     """Run every stage once and exit with a summary: sync every configured source, build the

@@ -79,12 +79,26 @@ def _workflows(settings: Settings) -> str:
     return process_events_once(get_engine(), settings).line()
 
 
+def _outbox(settings: Settings) -> str:
+    from perfect_catch.automation.dispatcher import dispatch_due
+    from perfect_catch.warehouse.engine import get_engine
+
+    if not (settings.twilio_account_sid or settings.sendgrid_api_key.get_secret_value()):
+        return "skipped: neither TWILIO_ACCOUNT_SID nor SENDGRID_API_KEY is set"
+    r = dispatch_due(get_engine(), settings)
+    return (
+        f"{r.sent} sent, {r.deferred} deferred, {r.suppressed} suppressed, "
+        f"{r.retrying} retrying, {r.failed} failed, {r.unknown} unknown"
+    )
+
+
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("servicetitan", _servicetitan),
     ("gohighlevel", _gohighlevel),
     ("callrail", _callrail),
     ("dbt", _dbt),
     ("workflows", _workflows),
+    ("outbox", _outbox),
 )
 
 

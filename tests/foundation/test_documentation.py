@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from perfect_catch.automation.config import MessagingSettings
 from perfect_catch.automation.workflow_config import WorkflowSettings
 from perfect_catch.integrations.config import IntegrationSettings
 from perfect_catch.settings import Settings
@@ -20,6 +21,7 @@ def test_every_setting_is_documented(document: str) -> None:
         *Settings.model_fields,
         *IntegrationSettings.model_fields,
         *WorkflowSettings.model_fields,
+        *MessagingSettings.model_fields,
     ]
     missing = [name.upper() for name in names if name.upper() not in text]
     assert not missing, f"{document} does not mention {missing}"

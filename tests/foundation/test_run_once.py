@@ -11,7 +11,7 @@ from perfect_catch.cli import app
 def test_run_once_runs_every_stage(simulator, engine: sa.Engine) -> None:
     result = CliRunner().invoke(app, ["run-once"])
     assert result.exit_code == 0, result.output
-    for stage in ("servicetitan", "gohighlevel", "callrail", "dbt"):
+    for stage in ("servicetitan", "gohighlevel", "callrail", "dbt", "workflows", "outbox"):
         assert stage in result.output
     with engine.connect() as conn:
         customers = conn.execute(sa.text("select count(*) from servicetitan.st_customers"))
