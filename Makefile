@@ -6,11 +6,12 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install test lint demo simulate ui clean benchmarks
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml dbt_project/dbt_project.yml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 	$(BIN)/uv pip install --python $(BIN)/python -e '.[dev]' \
 		|| $(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project with its dev tools

@@ -294,6 +294,46 @@ def mcp(
     run(transport="http" if http else "stdio", port=port)
 
 
+dbt_app = typer.Typer(
+    help="The dbt project: staging, marts and event models.", no_args_is_help=True
+)
+app.add_typer(dbt_app, name="dbt")
+
+
+@dbt_app.command("build")
+def dbt_build(
+    select: Annotated[
+        list[str] | None, typer.Option("--select", "-s", help="dbt selection (repeatable).")
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option(help="Rebuild incremental models from scratch.")
+    ] = False,
+    vars: Annotated[
+        str | None, typer.Option("--vars", help='dbt vars as JSON, e.g. {"as_of": "..."}')
+    ] = None,
+) -> None:
+    """Build and test the dbt models on the warehouse (the same run the Dagster assets do)."""
+    import json
+
+    from perfect_catch.warehouse import dbt_runner
+
+    _settings()
+    _require_current_schema()
+    try:
+        parsed = json.loads(vars) if vars else None
+    except json.JSONDecodeError as error:
+        raise _fail(f"--vars is not valid JSON: {error}") from None
+    result = dbt_runner.build(select or None, full_refresh, parsed)
+    for node in result.failed:
+        typer.secho(f"failed: {node.unique_id}: {node.message}", fg=typer.colors.RED, err=True)
+    typer.echo(
+        f"dbt build: {len(result.nodes)} nodes in {result.seconds:.1f} s, "
+        f"{len(result.failed)} failed"
+    )
+    if not result.success:
+        raise typer.Exit(code=1)
+
+
 @app.command("serve-webhooks")
 def serve_webhooks(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,

@@ -17,7 +17,8 @@ import yaml
 from perfect_catch.settings import Settings, get_settings
 from perfect_catch.warehouse.engine import base_url
 
-# One pool per external API, with how many steps may call it at once across all runs.
+# One pool per external API (and one for dbt builds), with how many steps may use it at once
+# across all runs.
 API_POOLS: dict[str, int] = {
     "servicetitan_api": 4,
     "gohighlevel_api": 1,
@@ -25,6 +26,8 @@ API_POOLS: dict[str, int] = {
     "twilio_api": 2,
     "sendgrid_api": 2,
     "anthropic_api": 2,
+    # dbt builds must not overlap: `workflow_events` numbers its rows from the last build.
+    "dbt_warehouse": 1,
 }
 
 DAGSTER_DATABASE = "dagster"

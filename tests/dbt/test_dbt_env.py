@@ -35,3 +35,13 @@ def test_applied_restores_the_environment() -> None:
     assert os.environ["PC_DBT_HOST"] == "before"
     assert "PC_DBT_DBNAME" not in os.environ
     del os.environ["PC_DBT_HOST"]
+
+
+def test_cli_dbt_build_names_bad_vars(engine) -> None:
+    from typer.testing import CliRunner
+
+    from perfect_catch.cli import app
+
+    result = CliRunner().invoke(app, ["dbt", "build", "--vars", "{not json"])
+    assert result.exit_code == 2
+    assert "--vars" in result.output
