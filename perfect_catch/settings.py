@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     st_incremental_cron: str = Field(
         "*/5 * * * *", description="Cron of the incremental ServiceTitan sync."
     )
+    st_event_sync_interval_seconds: int = Field(
+        0,
+        ge=0,
+        description="Seconds between syncs of the entities that raise events (customers, jobs, "
+        "estimates, invoices, payments, appointments); 0 leaves them to ST_INCREMENTAL_CRON. "
+        "30 gives events within about a minute.",
+    )
     st_full_refresh_cron: str = Field(
         "0 2 * * *", description="Cron of the daily full refresh, in ST_TIMEZONE."
     )

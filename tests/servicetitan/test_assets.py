@@ -88,3 +88,25 @@ def test_schedules_request_one_run_per_idle_tenant(monkeypatch) -> None:
         )
         requests = incremental(context)
         assert [r.partition_key for r in requests] == ["22"]
+
+
+def test_event_sync_sensor_is_off_by_default_and_fast_when_set(monkeypatch) -> None:
+    from perfect_catch.defs.servicetitan.sensors import build_event_sync_sensor
+
+    assets = build_servicetitan_assets([11, 22])
+    assert build_event_sync_sensor(assets, load_settings()) is None
+
+    monkeypatch.setenv("ST_EVENT_SYNC_INTERVAL_SECONDS", "30")
+    sensor = build_event_sync_sensor(assets, load_settings())
+    assert sensor is not None and sensor.minimum_interval_seconds == 30
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance)
+        requests = sensor(context)
+        assert sorted(r.partition_key for r in requests) == ["11", "22"]
+        create_run_for_test(
+            instance,
+            job_name="servicetitan_event_sync",
+            tags={"dagster/partition": "22"},
+            status=dg.DagsterRunStatus.STARTED,
+        )
+        assert [r.partition_key for r in sensor(context)] == ["11"]
