@@ -22,6 +22,16 @@ def test_definitions_load_with_descriptions() -> None:
     assert dg.AssetKey(["warehouse", "schema"]) in {spec.key for spec in specs}
     for spec in specs:
         assert spec.description, f"{spec.key.to_user_string()} has no description"
+    repository = definitions.get_repository_def()
+    for sensor in repository.sensor_defs:
+        assert sensor.description, f"sensor {sensor.name} has no description"
+    for schedule in repository.schedule_defs:
+        assert schedule.description, f"schedule {schedule.name} has no description"
+    for checks in definitions.asset_checks or []:
+        for check in checks.check_specs:
+            assert check.description, f"check {check.name} has no description"
+    names = {sensor.name for sensor in repository.sensor_defs}
+    assert {"workflow_events", "workflow_due", "outbox_dispatch", "dbt_automation"} <= names
 
 
 def test_cli_materialization_is_recorded_in_postgres(
