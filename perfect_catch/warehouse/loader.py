@@ -348,6 +348,7 @@ def _check_record(
 
 _FastCheck = tuple[str, tuple[str, ...] | None, tuple[type, ...], Callable[[str], Any] | None]
 
+
 # The Python types a typed value may have for the fast path to take it without a closer look, and
 # for strings the pattern it must match. A JSON number always casts to numeric, a JSON integer to
 # bigint unless it is out of range (which the cast refuses, sending the page to the slow path);

@@ -79,8 +79,10 @@ def sync(engine: sa.Engine, sim: SimulatorServer, url: str) -> tuple[int, float]
         for spec in ENTITIES:
             result = sync_entity(engine, client, spec, tenant)
             records += result.inserted + result.updated
-            print(f"  {spec.name:<24} {result.records:>10,} records {result.seconds:8.1f} s",
-                  flush=True)
+            print(
+                f"  {spec.name:<24} {result.records:>10,} records {result.seconds:8.1f} s",
+                flush=True,
+            )
     return records, time.monotonic() - started
 
 

@@ -48,8 +48,16 @@ def test_every_raw_table_maps_to_the_sync_asset_that_loads_it() -> None:
 def test_events_descend_from_the_servicetitan_sync_assets(graph: dg.AssetGraph) -> None:
     sources = {k.path[1] for k in _upstream(graph, WORKFLOW_EVENTS) if k.path[0] == "servicetitan"}
     assert {
-        "customers", "customer_contacts", "jobs", "appointments", "appointment_assignments",
-        "estimates", "invoices", "payments", "job_types", "business_units",
+        "customers",
+        "customer_contacts",
+        "jobs",
+        "appointments",
+        "appointment_assignments",
+        "estimates",
+        "invoices",
+        "payments",
+        "job_types",
+        "business_units",
     } <= sources
     items = dg.AssetKey(["staging", "stg_servicetitan__estimate_items"])
     assert graph.get(items).parent_keys == {dg.AssetKey(["servicetitan", "estimates"])}
@@ -82,7 +90,10 @@ def test_materializing_through_dagster_builds_in_the_warehouse(database_url: str
     assert [e.asset_key for e in result.get_asset_materialization_events()] == [key]
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:
-        assert conn.execute(
-            sa.text("select count(*) from staging.stg_servicetitan__business_units")
-        ).scalar_one() == 0
+        assert (
+            conn.execute(
+                sa.text("select count(*) from staging.stg_servicetitan__business_units")
+            ).scalar_one()
+            == 0
+        )
     engine.dispose()

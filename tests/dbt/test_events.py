@@ -141,13 +141,12 @@ def _one_day(wh: Any) -> Day:
             "businessUnitId": next(iter(st.records("business-units")))["id"],
             "jobTypeId": install_type["id"],
             "campaignId": next(iter(st.records("campaigns")))["id"],
-            "appointments": [
-                {"start": _iso(start), "end": _iso(start + 2 * 3600 * 10_000_000)}
-            ],
+            "appointments": [{"start": _iso(start), "end": _iso(start + 2 * 3600 * 10_000_000)}],
         }
     )
     unpaid = next(
-        i for i in st.records("invoices")
+        i
+        for i in st.records("invoices")
         if i["active"] and _money(i["balance"]) > 0 and not _has_payment(st, i["id"])
     )
     due = ticks_of(_at(st.now()) - timedelta(days=1, hours=12))
@@ -234,7 +233,7 @@ def test_rebuilding_and_changing_records_emit_nothing_twice(
     st.mutator().sell_estimate(open_estimate["id"], st.records("technicians").__next__()["id"])
     wh.sync()
     wh.build()
-    newest = wh.events()[len(again):]
+    newest = wh.events()[len(again) :]
     assert [key_of(e) for e in newest] == [("estimate_approved", open_estimate["id"], None)]
     assert len({e["event_id"] for e in wh.events()}) == len(wh.events())
 
@@ -242,7 +241,8 @@ def test_rebuilding_and_changing_records_emit_nothing_twice(
 def test_an_invoice_paid_after_its_7_day_event_gets_no_14_day_event(warehouse: Any) -> None:
     wh, st = warehouse, warehouse.st
     unpaid = [
-        i for i in st.records("invoices")
+        i
+        for i in st.records("invoices")
         if i["active"] and _money(i["balance"]) > 0 and not _has_payment(st, i["id"])
     ][:2]
     due = format_date(ticks_of(_at(st.now()) - timedelta(days=8)))
