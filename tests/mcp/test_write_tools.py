@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import httpx2
 import pytest
+from pydantic import SecretStr
 
 if TYPE_CHECKING:
     from tests.mcp.conftest import World
@@ -276,67 +276,37 @@ def test_generate_estimate_with_the_keyword_matcher(world: World) -> None:
         )
 
 
-def _fake_claude(lines: list[dict[str, Any]]) -> httpx2.MockTransport:
-    """The Messages API answering with one `record_work` tool call (the SDK speaks httpx2)."""
-
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        assert request.url.path == "/v1/messages"
-        return httpx2.Response(
-            200,
-            json={
-                "id": "msg_test",
-                "type": "message",
-                "role": "assistant",
-                "model": "claude-test",
-                "stop_reason": "tool_use",
-                "stop_sequence": None,
-                "usage": {"input_tokens": 10, "output_tokens": 10},
-                "content": [
-                    {
-                        "type": "tool_use",
-                        "id": "tu_1",
-                        "name": "record_work",
-                        "input": {"lines": lines},
-                    }
-                ],
-            },
-        )
-
-    return httpx2.MockTransport(handler)
-
-
 def test_generate_estimate_with_claude(world: World) -> None:
-    import anthropic
-
-    transport = _fake_claude(
-        [
-            {
-                "work": "pump replacement labour",
-                "kind": "service",
-                "quantity": 1,
-                "sku_code": "SVC-303",
-            },
-            {
-                "work": "variable speed pump",
-                "kind": "equipment",
-                "quantity": 1,
-                "sku_code": "EQ-200",
-            },
-            {"work": "hot tub cover", "kind": "material", "quantity": 1},
-        ]
+    """The Claude path against the Anthropic simulator, scripted to answer `record_work`."""
+    lines = [
+        {
+            "work": "pump replacement labour",
+            "kind": "service",
+            "quantity": 1,
+            "sku_code": "SVC-303",
+        },
+        {"work": "variable speed pump", "kind": "equipment", "quantity": 1, "sku_code": "EQ-200"},
+        {"work": "hot tub cover", "kind": "material", "quantity": 1},
+    ]
+    claude = world.sim.system("anthropic")
+    claude.add_script(
+        "record_work", [[{"type": "tool_use", "name": "record_work", "input": {"lines": lines}}]]
     )
-    world.context.anthropic_factory = lambda: anthropic.Anthropic(
-        api_key="sk-test-key",
-        base_url="http://claude.test",
-        http_client=httpx2.Client(transport=transport),
-    )
+    env = world.sim.env
     settings = world.context.settings
-    world.context.settings = settings.model_copy(update={"anthropic_model": "claude-test"})
+    world.context.settings = settings.model_copy(
+        update={
+            "anthropic_model": "claude-test",
+            "anthropic_api_key": SecretStr(env["ANTHROPIC_API_KEY"]),
+            "anthropic_base_url": env["ANTHROPIC_BASE_URL"],
+        }
+    )
     try:
         draft = world.ok("generate_estimate", {"description": DESCRIPTION})
     finally:
-        world.context.anthropic_factory = None
         world.context.settings = settings
+        claude.scripts.pop("record_work", None)
+    assert claude.requests, "the Anthropic simulator was never called"
     assert draft["extraction"]["model"] == "claude-test"
     assert draft["extraction"]["method"] == "claude"
     codes = [line["item"]["code"] for line in draft["lines"]]

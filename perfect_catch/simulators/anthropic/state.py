@@ -3,9 +3,10 @@
 Replies are deterministic. A request whose system prompt contains `[sim-script:NAME]` follows
 the script NAME: turn N of the conversation (N = assistant messages already in the request)
 answers with the script's Nth list of content blocks, and an exhausted script ends the turn.
-Without a marker the default applies: call the first offered tool with arguments built from its
-schema, then end with a short text. Built-in script `loop` calls the first tool forever, which
-is what a test of turn limits needs.
+Without a marker, a script named after the first offered tool is followed (so a caller whose
+prompt the test does not control can still be scripted); otherwise the default applies: call the
+first offered tool with arguments built from its schema, then end with a short text. Built-in
+script `loop` calls the first tool forever, which is what a test of turn limits needs.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class AnthropicState:
         tools = request.get("tools") or []
         turn = sum(1 for m in request.get("messages") or [] if m.get("role") == "assistant")
         script = _marker(str(system))
+        if script is None and tools and tools[0].get("name") in self.scripts:
+            script = tools[0]["name"]
         if script == LOOP and tools:
             return [self._tool_use(number, tools[0])], "tool_use"
         if script is not None and script in self.scripts:
