@@ -3,6 +3,9 @@ writes are allow-listed and never repeated after an interruption, GHL pushes are
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -24,25 +27,48 @@ def _folder(tmp_path: Path, text: str) -> Path:
     return folder
 
 
-def test_webhook_retries_with_the_same_idempotency_key(engine: sa.Engine, tmp_path: Path) -> None:
+class _Receiver(BaseHTTPRequestHandler):
+    """An outside endpoint (an n8n or Zapier hook) on loopback: fails once, then accepts."""
+
+    seen: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).seen.append((dict(self.headers), body))
+        self.send_response(503 if len(type(self).seen) == 1 else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def webhook_target():
+    _Receiver.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/webhook/jobs", _Receiver.seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhook_retries_with_the_same_idempotency_key(
+    engine: sa.Engine, tmp_path: Path, webhook_target
+) -> None:
+    url, seen = webhook_target
     folder = _folder(
         tmp_path,
-        """
+        f"""
 name: to_n8n
 description: Hands new jobs to n8n.
-trigger: {event: job_created}
+trigger: {{event: job_created}}
 steps:
-  - {key: hook, type: webhook, url: "https://n8n.example.com/webhook/jobs"}
+  - {{key: hook, type: webhook, url: "{url}"}}
 """,
     )
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(503 if len(seen) == 1 else 200)
-
     flow = make_flow(engine, folder)
-    flow.services.http_factory = lambda: httpx.Client(transport=httpx.MockTransport(handler))
     try:
         flow.add_event("job_created", occurred_at=NOON, job_id=42, payload={"job": {"id": 42}})
         flow.match(NOON)
@@ -54,9 +80,9 @@ steps:
         assert second.status == "completed"
         run = flow.step_runs(instance_id)[0]
         assert run["status"] == "succeeded" and run["attempt"] == 2
-        keys = {r.headers["Idempotency-Key"] for r in seen}
+        keys = {headers["Idempotency-Key"] for headers, _ in seen}
         assert keys == {f"{instance_id}:hook"} and len(seen) == 2
-        body = httpx.Response(200, content=seen[1].content).json()
+        body = json.loads(seen[1][1])
         assert body["workflow"] == "to_n8n" and body["event"]["job_id"] == 42
     finally:
         flow.services.close()
