@@ -164,13 +164,23 @@
     ILIKE patterns (vars install_job_type_patterns, install_business_unit_patterns). -#}
 {% macro is_install_job(job_type_name, business_unit_name) -%}
     (
-        coalesce({{ job_type_name }} ilike any (array[
-            {%- for p in var('install_job_type_patterns') %}'{{ p }}'{{ ',' if not loop.last }}{% endfor -%}
-        ]::text[]), false)
-        or coalesce({{ business_unit_name }} ilike any (array[
-            {%- for p in var('install_business_unit_patterns') %}'{{ p }}'{{ ',' if not loop.last }}{% endfor -%}
-        ]::text[]), false)
+        coalesce({{ job_type_name }} ilike any ({{ _patterns('install_job_type_patterns') }}), false)
+        or coalesce(
+            {{ business_unit_name }} ilike any ({{ _patterns('install_business_unit_patterns') }}),
+            false
+        )
     )
+{%- endmacro %}
+
+{#- A text[] literal of the patterns in var `name`: a list, or a comma-separated string. -#}
+{% macro _patterns(name) -%}
+    {%- set value = var(name) -%}
+    {%- if value is string -%}
+        {%- set value = value.split(',') | map('trim') | reject('equalto', '') | list -%}
+    {%- endif -%}
+    array[
+        {%- for p in value %}'{{ p | replace("'", "''") }}'{{ ',' if not loop.last }}{% endfor -%}
+    ]::text[]
 {%- endmacro %}
 
 {#- Payments applied to the candidate invoice (`paid.amount_applied`), looked up through the

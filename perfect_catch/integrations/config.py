@@ -77,13 +77,15 @@ class IntegrationSettings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_INSTALL_STAGES),
         description="JSON object: install stage key -> stage name in GHL.",
     )
-    ghl_install_business_units: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["Electrical Install", "Pool Construction"],
-        description="Comma-separated ST business unit names whose jobs are installs.",
+    install_business_units: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["%install%", "Pool Construction"],
+        description="Comma-separated ILIKE patterns of ST business unit names whose jobs are "
+        "install work: they raise install_job_created and move to the GHL install pipeline.",
     )
-    ghl_install_job_types: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Comma-separated ST job type names whose jobs are installs.",
+    install_job_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["%install%"],
+        description="Comma-separated ILIKE patterns of ST job type names whose jobs are install "
+        "work (same effect as INSTALL_BUSINESS_UNITS).",
     )
     ghl_followup_after_days: int = Field(
         7, ge=1, description="Age of an open estimate that moves it to ESTIMATE_FOLLOWUP."
@@ -109,7 +111,7 @@ class IntegrationSettings(BaseSettings):
     )
     callrail_sync_cron: str = Field("*/5 * * * *", description="Cron of the CallRail sync.")
 
-    @field_validator("ghl_install_business_units", "ghl_install_job_types", mode="before")
+    @field_validator("install_business_units", "install_job_types", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

@@ -379,14 +379,14 @@ class GhlPusher:
 
     def _install_ids(self, conn: psycopg.Connection) -> tuple[set[int], set[int]]:
         if self._install is None:
-            units = [n.lower() for n in self.config.ghl_install_business_units]
-            types = [n.lower() for n in self.config.ghl_install_job_types]
+            units = list(self.config.install_business_units)
+            types = list(self.config.install_job_types)
             unit_ids = {
                 r["id"]
                 for r in self._all(
                     conn,
                     "select id from servicetitan.st_business_units "
-                    "where tenant_id = %s and lower(name) = any(%s)",
+                    "where tenant_id = %s and name ilike any(%s)",
                     (self.tenant_id, units),
                 )
             }
@@ -395,7 +395,7 @@ class GhlPusher:
                 for r in self._all(
                     conn,
                     "select id from servicetitan.st_job_types "
-                    "where tenant_id = %s and lower(name) = any(%s)",
+                    "where tenant_id = %s and name ilike any(%s)",
                     (self.tenant_id, types),
                 )
             }

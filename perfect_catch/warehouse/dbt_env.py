@@ -51,7 +51,20 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
         from perfect_catch.warehouse.engine import base_url
 
         url = base_url()
-    return {**RUN_DEFAULTS, **env_for_url(url)}
+    return {**RUN_DEFAULTS, **env_for_url(url), **install_env()}
+
+
+def install_env() -> dict[str, str]:
+    """What counts as install work, for the `install_job_created` event: the same patterns the
+    GoHighLevel install pipeline uses (INSTALL_BUSINESS_UNITS, INSTALL_JOB_TYPES), so an install
+    job means one thing everywhere."""
+    from perfect_catch.integrations.config import get_integration_settings
+
+    config = get_integration_settings()
+    return {
+        "PC_INSTALL_BUSINESS_UNITS": ",".join(config.install_business_units),
+        "PC_INSTALL_JOB_TYPES": ",".join(config.install_job_types),
+    }
 
 
 @contextmanager

@@ -54,8 +54,9 @@ def expected_events(st: Any, as_of: str) -> set[Key]:
         out.add(("job_created", j["id"], None))
         if j["jobStatus"] == "Completed":
             out.add(("job_completed", j["id"], None))
-        kinds = (names.get(j["jobTypeId"]) or "", units.get(j["businessUnitId"]) or "")
-        if any("install" in name.lower() for name in kinds):
+        job_type, unit = names.get(j["jobTypeId"]) or "", units.get(j["businessUnitId"]) or ""
+        # The default install patterns: %install% on either name, or the Pool Construction unit.
+        if "install" in f"{job_type} {unit}".lower() or unit.lower() == "pool construction":
             out.add(("install_job_created", j["id"], None))
     for a in st.records("appointments"):
         if a["active"]:
