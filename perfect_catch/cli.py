@@ -415,12 +415,21 @@ def demo(
     sim_port: Annotated[int, typer.Option(help="Port of the simulators.")] = 8765,
     seed: Annotated[int, typer.Option(help="Seed of the demo tenant.")] = 1,
     size: Annotated[str, typer.Option(help="Demo tenant size: small, medium, large.")] = "medium",
+    day_seconds: Annotated[
+        float, typer.Option(help="Seconds between simulated business days (0: never).")
+    ] = 300,
 ) -> None:
-    """Embedded PostgreSQL + simulators + a demo tenant + the Dagster UI, schedules on."""
+    """Embedded PostgreSQL + simulators + a demo tenant + the Dagster UI, schedules on.
+
+    While it runs, the ServiceTitan simulator lives through a business day every
+    --day-seconds, so syncs, dbt builds and sensors have changes to pick up.
+    """
     from perfect_catch.demo import run_demo
 
     _settings()
-    raise typer.Exit(run_demo(port=port, sim_port=sim_port, seed=seed, size=size))
+    raise typer.Exit(
+        run_demo(port=port, sim_port=sim_port, seed=seed, size=size, day_seconds=day_seconds)
+    )
 
 
 def main() -> None:

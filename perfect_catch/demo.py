@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from rich.console import Console
@@ -19,7 +20,7 @@ from perfect_catch.settings import get_settings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_demo(*, port: int, sim_port: int, seed: int, size: str) -> int:
+def run_demo(*, port: int, sim_port: int, seed: int, size: str, day_seconds: float = 300) -> int:
     from perfect_catch.instance import ensure_instance
     from perfect_catch.run_once import run_once
     from perfect_catch.simulators.server import SimulatorServer
@@ -39,10 +40,34 @@ def run_demo(*, port: int, sim_port: int, seed: int, size: str) -> int:
         run_once(settings, console)
         home = ensure_instance(settings)
         console.print(f"[bold]Dagster UI[/bold] http://127.0.0.1:{port}  (Ctrl-C to stop)")
+        stop = threading.Event()
+        if day_seconds > 0:
+            driver = threading.Thread(
+                target=_business_days,
+                args=(sim.system("servicetitan"), day_seconds, stop, console),
+                name="demo-business-days",
+                daemon=True,
+            )
+            driver.start()
         try:
             return subprocess.call(dagster_dev_command(port), env=dagster_env(home))
         except KeyboardInterrupt:
             return 0
+        finally:
+            stop.set()
+
+
+def _business_days(state, every: float, stop: threading.Event, console: Console) -> None:
+    """Simulate a ServiceTitan business day every `every` seconds, so the schedules and sensors
+    of the demo have new and changed records to move (customers, jobs, estimates sold or
+    dismissed, invoices paid or overdue)."""
+    while not stop.wait(every):
+        try:
+            changes = state.simulate_business_day()
+        except Exception as error:  # the demo keeps running; the console says what happened
+            console.print(f"[red]business day failed[/red]: {error}")
+            continue
+        console.print(f"[bold]simulated business day[/bold]: {sum(changes.values())} changes")
 
 
 def dagster_dev_command(port: int) -> list[str]:
