@@ -6,6 +6,8 @@ from typing import Any, Protocol
 
 from starlette.types import ASGIApp
 
+from perfect_catch.simulators.faults import FaultInjector
+
 
 class SimulatedSystem(Protocol):
     """One external API: mounted under `prefix`, with in-process `state` for ground truth.
@@ -22,3 +24,26 @@ class SimulatedSystem(Protocol):
     def env(self, base_url: str) -> dict[str, str]:
         """Environment variables a client needs to use this system at `base_url` (host root)."""
         ...
+
+
+class MountedSystem:
+    """The plumbing every simulated system shares: its ASGI app is built from its state and a
+    fault injector, and built again when the host hands over its shared injector.
+
+    A subclass sets `name`, `prefix`, `state` and `build_app`, then calls `_mount`.
+    """
+
+    name: str
+    prefix: str
+    state: Any
+    app: ASGIApp
+
+    def build_app(self, state: Any, faults: FaultInjector) -> ASGIApp:
+        raise NotImplementedError
+
+    def _mount(self, faults: FaultInjector) -> None:
+        self.app = self.build_app(self.state, faults)
+
+    def attach_faults(self, faults: FaultInjector) -> None:
+        """Use the host's shared injector (so `/_admin/faults` reaches this system)."""
+        self._mount(faults)

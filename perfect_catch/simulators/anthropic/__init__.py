@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-
 from perfect_catch.simulators.anthropic.routes import build_anthropic_app
 from perfect_catch.simulators.anthropic.state import API_KEY, AnthropicState
 from perfect_catch.simulators.faults import FaultInjector
+from perfect_catch.simulators.system import MountedSystem
 
 __all__ = ["API_KEY", "AnthropicState", "AnthropicSystem"]
 
 
-class AnthropicSystem:
+class AnthropicSystem(MountedSystem):
     """The Anthropic entry of the simulator host, mounted under `/anthropic`."""
 
     name = "anthropic"
     prefix = "/anthropic"
+    build_app = staticmethod(build_anthropic_app)
 
     def __init__(self, seed: int = 1, size: str = "small", faults: FaultInjector | None = None):
         self.state = AnthropicState()
-        self.app: Starlette = build_anthropic_app(self.state, faults or FaultInjector(seed=seed))
-
-    def attach_faults(self, faults: FaultInjector) -> None:
-        """Use the host's shared injector (so `/_admin/faults` reaches this system)."""
-        self.app = build_anthropic_app(self.state, faults)
+        self._mount(faults or FaultInjector(seed=seed))
 
     def env(self, base_url: str) -> dict[str, str]:
         return {

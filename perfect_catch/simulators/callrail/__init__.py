@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.applications import Starlette
-
 from perfect_catch.simulators.callrail.routes import build_callrail_app
 from perfect_catch.simulators.callrail.state import ACCOUNT_ID, API_KEY, CallRailState
 from perfect_catch.simulators.faults import FaultInjector
+from perfect_catch.simulators.system import MountedSystem
 
 __all__ = ["ACCOUNT_ID", "API_KEY", "CallRailState", "CallRailSystem"]
 
 
-class CallRailSystem:
+class CallRailSystem(MountedSystem):
     """The CallRail entry of the simulator host, mounted under `/callrail`."""
 
     name = "callrail"
     prefix = "/callrail"
+    build_app = staticmethod(build_callrail_app)
 
     def __init__(
         self,
@@ -27,13 +27,7 @@ class CallRailSystem:
         **options: Any,
     ) -> None:
         self.state = CallRailState(seed=seed, size=size, **options)
-        self._faults = faults or FaultInjector(seed=seed)
-        self.app: Starlette = build_callrail_app(self.state, self._faults)
-
-    def attach_faults(self, faults: FaultInjector) -> None:
-        """Use the host's shared injector (so `/_admin/faults` reaches this system)."""
-        self._faults = faults
-        self.app = build_callrail_app(self.state, faults)
+        self._mount(faults or FaultInjector(seed=seed))
 
     def env(self, base_url: str) -> dict[str, str]:
         return {

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.applications import Starlette
-
 from perfect_catch.simulators.faults import FaultInjector
 from perfect_catch.simulators.gohighlevel.routes import build_gohighlevel_app
 from perfect_catch.simulators.gohighlevel.state import LOCATION_ID, TOKEN, GhlState
+from perfect_catch.simulators.system import MountedSystem
 
 __all__ = ["LOCATION_ID", "TOKEN", "GhlState", "GoHighLevelSystem"]
 
 
-class GoHighLevelSystem:
+class GoHighLevelSystem(MountedSystem):
     """The GoHighLevel entry of the simulator host, mounted under `/gohighlevel`.
 
     Keyword options (`contact_count`, `burst_limit`, `daily_limit`, ...) go to `GhlState`, so a
@@ -22,6 +21,7 @@ class GoHighLevelSystem:
 
     name = "gohighlevel"
     prefix = "/gohighlevel"
+    build_app = staticmethod(build_gohighlevel_app)
 
     def __init__(
         self,
@@ -31,13 +31,7 @@ class GoHighLevelSystem:
         **options: Any,
     ) -> None:
         self.state = GhlState(seed=seed, size=size, **options)
-        self._faults = faults or FaultInjector(seed=seed)
-        self.app: Starlette = build_gohighlevel_app(self.state, self._faults)
-
-    def attach_faults(self, faults: FaultInjector) -> None:
-        """Use the host's shared injector (so `/_admin/faults` reaches this system)."""
-        self._faults = faults
-        self.app = build_gohighlevel_app(self.state, faults)
+        self._mount(faults or FaultInjector(seed=seed))
 
     def env(self, base_url: str) -> dict[str, str]:
         return {

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 
-from starlette.applications import Starlette
-
 from perfect_catch.simulators.faults import FaultInjector
 from perfect_catch.simulators.sendgrid.routes import build_sendgrid_app
 from perfect_catch.simulators.sendgrid.state import EventPost, SendGridState, deliver
+from perfect_catch.simulators.system import MountedSystem
 
 __all__ = ["EventPost", "SendGridState", "SendGridSystem", "deliver"]
 
 
-class SendGridSystem:
+class SendGridSystem(MountedSystem):
     """The SendGrid entry of the simulator host, mounted under `/sendgrid`.
 
     Events are posted to `SIM_SENDGRID_EVENT_WEBHOOK_URL` (or what `/_admin/config` sets).
@@ -21,18 +20,13 @@ class SendGridSystem:
 
     name = "sendgrid"
     prefix = "/sendgrid"
+    build_app = staticmethod(build_sendgrid_app)
 
     def __init__(self, seed: int = 1, size: str = "small", faults: FaultInjector | None = None):
         self.state = SendGridState(
             seed=seed, event_webhook_url=os.environ.get("SIM_SENDGRID_EVENT_WEBHOOK_URL", "")
         )
-        self._faults = faults or FaultInjector(seed=seed)
-        self.app: Starlette = build_sendgrid_app(self.state, self._faults)
-
-    def attach_faults(self, faults: FaultInjector) -> None:
-        """Use the host's shared injector (so `/_admin/faults` reaches this system)."""
-        self._faults = faults
-        self.app = build_sendgrid_app(self.state, faults)
+        self._mount(faults or FaultInjector(seed=seed))
 
     def env(self, base_url: str) -> dict[str, str]:
         return {

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 
-from starlette.applications import Starlette
-
 from perfect_catch.simulators.faults import FaultInjector
+from perfect_catch.simulators.system import MountedSystem
 from perfect_catch.simulators.twilio.routes import build_twilio_app
 from perfect_catch.simulators.twilio.state import TwilioState, Webhook, deliver
 
 __all__ = ["TwilioState", "TwilioSystem", "Webhook", "deliver"]
 
 
-class TwilioSystem:
+class TwilioSystem(MountedSystem):
     """The Twilio entry of the simulator host, mounted under `/twilio`.
 
     Inbound texts are posted to `SIM_TWILIO_INBOUND_URL` (or what `/_admin/config` sets).
@@ -21,18 +20,13 @@ class TwilioSystem:
 
     name = "twilio"
     prefix = "/twilio"
+    build_app = staticmethod(build_twilio_app)
 
     def __init__(self, seed: int = 1, size: str = "small", faults: FaultInjector | None = None):
         self.state = TwilioState(
             seed=seed, inbound_url=os.environ.get("SIM_TWILIO_INBOUND_URL", "")
         )
-        self._faults = faults or FaultInjector(seed=seed)
-        self.app: Starlette = build_twilio_app(self.state, self._faults)
-
-    def attach_faults(self, faults: FaultInjector) -> None:
-        """Use the host's shared injector (so `/_admin/faults` reaches this system)."""
-        self._faults = faults
-        self.app = build_twilio_app(self.state, faults)
+        self._mount(faults or FaultInjector(seed=seed))
 
     def env(self, base_url: str) -> dict[str, str]:
         return {
