@@ -8,6 +8,7 @@ as few runs as possible.
 import dagster as dg
 
 from perfect_catch.defs.gohighlevel.assets import GROUP
+from perfect_catch.defs.runs import has_active_run
 from perfect_catch.integrations.config import get_integration_settings
 from perfect_catch.settings import get_settings
 
@@ -18,22 +19,12 @@ _status = (
     else dg.DefaultScheduleStatus.STOPPED
 )
 
-_ACTIVE = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
-
 
 def request_unless_running(
     context: dg.ScheduleEvaluationContext, job_name: str, prefix: str
 ) -> dg.RunRequest | dg.SkipReason:
     """A run request for this tick, or a skip while the job's previous run is active."""
-    busy = context.instance.get_run_records(
-        dg.RunsFilter(job_name=job_name, statuses=_ACTIVE), limit=1
-    )
-    if busy:
+    if has_active_run(context.instance, job_name):
         return dg.SkipReason(f"{job_name}: the previous run is still active")
     return dg.RunRequest(run_key=f"{prefix}:{context.scheduled_execution_time.isoformat()}")
 

@@ -7,15 +7,9 @@ guards the same thing against runs started by hand.
 
 import dagster as dg
 
+from perfect_catch.defs.runs import has_active_run
 from perfect_catch.defs.servicetitan.assets import GROUP, servicetitan_assets
 from perfect_catch.settings import Settings, get_settings
-
-_ACTIVE = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
 
 
 def build_sync_job(assets: list[dg.AssetsDefinition]):
@@ -43,11 +37,7 @@ def _requests(
         return dg.SkipReason("ST_TENANT_IDS is empty: no tenant to sync")
     requests = []
     for tenant in tenants:
-        busy = context.instance.get_run_records(
-            dg.RunsFilter(job_name=job_name, statuses=_ACTIVE, tags={"dagster/partition": tenant}),
-            limit=1,
-        )
-        if busy:
+        if has_active_run(context.instance, job_name, {"dagster/partition": tenant}):
             context.log.info("tenant %s: a sync is still running, skipping", tenant)
             continue
         requests.append(

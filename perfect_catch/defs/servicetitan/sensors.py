@@ -8,6 +8,7 @@ minute. It skips a tenant whose previous fast sync is still running.
 
 import dagster as dg
 
+from perfect_catch.defs.runs import has_active_run
 from perfect_catch.defs.servicetitan.assets import servicetitan_assets
 from perfect_catch.settings import Settings, get_settings
 
@@ -22,13 +23,6 @@ EVENT_ENTITIES = (
     "invoices",
     "payments",
 )
-
-_ACTIVE = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
 
 
 def build_event_sync_sensor(
@@ -64,13 +58,7 @@ def build_event_sync_sensor(
     def event_sync(context: dg.SensorEvaluationContext):
         requests = []
         for tenant in tenants:
-            busy = context.instance.get_run_records(
-                dg.RunsFilter(
-                    job_name=job.name, statuses=_ACTIVE, tags={"dagster/partition": tenant}
-                ),
-                limit=1,
-            )
-            if not busy:
+            if not has_active_run(context.instance, job.name, {"dagster/partition": tenant}):
                 requests.append(dg.RunRequest(partition_key=tenant, tags={"sync_kind": "events"}))
         if not requests:
             return dg.SkipReason("no tenant, or every tenant's fast sync is still running")
