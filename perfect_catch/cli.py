@@ -117,6 +117,13 @@ def simulate(
     size: Annotated[
         str, typer.Option(help="Tenant size: small (~200 customers), medium, large (1M+).")
     ] = "small",
+    anchor_date: Annotated[
+        str | None,
+        typer.Option(
+            help="Date (YYYY-MM-DD) the simulated clock starts on; history ends the day "
+            "before. Default: SIM_ANCHOR_DATE, else today.",
+        ),
+    ] = None,
 ) -> None:
     """Serve every simulated external API on 127.0.0.1:PORT.
 
@@ -126,8 +133,13 @@ def simulate(
     if size not in ("small", "medium", "large"):
         raise _fail(f"--size must be small, medium or large, not {size!r}")
     from perfect_catch.simulators.server import serve
+    from perfect_catch.simulators.timeline import resolve_anchor
 
-    serve(port=port, seed=seed, size=size)
+    try:
+        anchor = resolve_anchor(anchor_date)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    serve(port=port, seed=seed, size=size, anchor=anchor)
 
 
 @workflows_app.command("list")

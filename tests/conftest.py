@@ -21,6 +21,10 @@ for _name in list(os.environ):
         _name in ("DATABASE_URL", "DAGSTER_HOME", "DAGSTER_DATABASE_URL", "PERFECT_CATCH_HOME")
     ):
         del os.environ[_name]
+# The simulated world is dated on the reference day, so tests do not depend on today's date;
+# a first CallRail sync therefore reaches back far enough to find that day's call log.
+os.environ["SIM_ANCHOR_DATE"] = "2025-06-02"
+os.environ["CALLRAIL_INITIAL_DAYS"] = "3650"
 
 import sqlalchemy as sa  # noqa: E402
 

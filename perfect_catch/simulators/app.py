@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,14 +25,15 @@ from perfect_catch.simulators.gohighlevel import GoHighLevelSystem
 from perfect_catch.simulators.sendgrid import SendGridSystem
 from perfect_catch.simulators.servicetitan import ServiceTitanSystem
 from perfect_catch.simulators.system import SimulatedSystem
+from perfect_catch.simulators.timeline import resolve_anchor
 from perfect_catch.simulators.twilio import TwilioSystem
 
 SIZES = ("small", "medium", "large")
 
-SystemFactory = Callable[[int, str, FaultInjector], SimulatedSystem]
+SystemFactory = Callable[[int, str, FaultInjector, date], SimulatedSystem]
 
 
-def _servicetitan(seed: int, size: str, faults: FaultInjector) -> SimulatedSystem:
+def _servicetitan(seed: int, size: str, faults: FaultInjector, anchor: date) -> SimulatedSystem:
     """ServiceTitan, with tenants and export page size optionally set from the environment."""
     tenants = os.environ.get("SIM_ST_TENANT_IDS", "")
     kwargs: dict[str, Any] = {}
@@ -39,16 +41,20 @@ def _servicetitan(seed: int, size: str, faults: FaultInjector) -> SimulatedSyste
         kwargs["tenant_ids"] = [int(t) for t in tenants.split(",") if t.strip()]
     if os.environ.get("SIM_ST_EXPORT_PAGE_SIZE", "").strip():
         kwargs["export_page_size"] = int(os.environ["SIM_ST_EXPORT_PAGE_SIZE"])
-    return ServiceTitanSystem(seed=seed, size=size, faults=faults, **kwargs)
+    return ServiceTitanSystem(seed=seed, size=size, faults=faults, anchor=anchor, **kwargs)
 
 
 SYSTEM_FACTORIES: dict[str, SystemFactory] = {
     "servicetitan": _servicetitan,
-    "gohighlevel": lambda seed, size, faults: GoHighLevelSystem(seed, size, faults),
-    "callrail": lambda seed, size, faults: CallRailSystem(seed, size, faults),
-    "twilio": lambda seed, size, faults: TwilioSystem(seed, size, faults),
-    "sendgrid": lambda seed, size, faults: SendGridSystem(seed, size, faults),
-    "anthropic": lambda seed, size, faults: AnthropicSystem(seed, size, faults),
+    "gohighlevel": lambda seed, size, faults, anchor: GoHighLevelSystem(
+        seed, size, faults, anchor=anchor
+    ),
+    "callrail": lambda seed, size, faults, anchor: CallRailSystem(
+        seed, size, faults, anchor=anchor
+    ),
+    "twilio": lambda seed, size, faults, anchor: TwilioSystem(seed, size, faults),
+    "sendgrid": lambda seed, size, faults, anchor: SendGridSystem(seed, size, faults),
+    "anthropic": lambda seed, size, faults, anchor: AnthropicSystem(seed, size, faults),
 }
 
 
@@ -77,19 +83,22 @@ def build_app(
     size: str = "small",
     faults: FaultConfig | None = None,
     systems: dict[str, SimulatedSystem] | None = None,
+    anchor: date | str | None = None,
 ) -> Starlette:
     """Build the host app. `app.state.systems[name].state` is each system's in-process state.
 
     `systems` lets a caller pass pre-built systems (e.g. with small export pages for tests);
-    the rest are made from `SYSTEM_FACTORIES`.
+    the rest are made from `SYSTEM_FACTORIES`. `anchor` dates the simulated world (see
+    `perfect_catch.simulators.timeline`; default `SIM_ANCHOR_DATE`, else today).
     """
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
+    anchor = resolve_anchor(anchor)
     injector = FaultInjector(faults if faults is not None else FaultConfig.from_env(), seed=seed)
     built: dict[str, SimulatedSystem] = {}
     for name, factory in SYSTEM_FACTORIES.items():
         given = (systems or {}).get(name)
-        built[name] = given if given is not None else factory(seed, size, injector)
+        built[name] = given if given is not None else factory(seed, size, injector, anchor)
     for system in built.values():
         attach = getattr(system, "attach_faults", None)
         if attach is not None:
@@ -105,6 +114,7 @@ def build_app(
     app.state.faults = injector
     app.state.seed = seed
     app.state.size = size
+    app.state.anchor = anchor
     return app
 
 

@@ -7,6 +7,7 @@ import socket
 import sys
 import threading
 import time
+from datetime import date
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -64,8 +65,11 @@ class SimulatorServer:
         port: int = 0,
         faults: FaultConfig | None = None,
         systems: dict[str, SimulatedSystem] | None = None,
+        anchor: date | str | None = None,
     ) -> None:
-        self.app = build_app(seed=seed, size=size, faults=faults or FaultConfig(), systems=systems)
+        self.app = build_app(
+            seed=seed, size=size, faults=faults or FaultConfig(), systems=systems, anchor=anchor
+        )
         self._requested_port = port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -126,14 +130,20 @@ class SimulatorServer:
         self.stop()
 
 
-def serve(port: int, seed: int = 1, size: str = "small", out: TextIO | None = None) -> None:
+def serve(
+    port: int,
+    seed: int = 1,
+    size: str = "small",
+    out: TextIO | None = None,
+    anchor: date | str | None = None,
+) -> None:
     """Serve all simulators on 127.0.0.1:`port` until interrupted.
 
     Before serving, prints one `KEY=value` line per setting a client needs, so a caller can
     `eval`/parse them; faults come from the `SIM_FAULT_*` environment variables.
     """
     stream = out or sys.stdout
-    app = build_app(seed=seed, size=size)
+    app = build_app(seed=seed, size=size, anchor=anchor)
     sock = _bind(port)
     real_port = sock.getsockname()[1]
     for key, value in system_env(app.state.systems, f"http://{HOST}:{real_port}").items():

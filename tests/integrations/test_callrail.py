@@ -84,7 +84,9 @@ def _load_st_customers(engine: sa.Engine, sim) -> None:
 def calls_synced(sim, engine: sa.Engine):
     _load_st_customers(engine, sim)
     with callrail_client(sim, per_page=50) as client:
-        result = sync_callrail_calls(engine, client, trailing_days=3, tenant_ids=[TENANT])
+        result = sync_callrail_calls(
+            engine, client, trailing_days=3, tenant_ids=[TENANT], now=sim.system("callrail").anchor
+        )
     return result
 
 
@@ -127,7 +129,9 @@ def test_trailing_window_catches_late_changes(sim, engine, calls_synced) -> None
         tags=[{"name": "estimate requested", "color": "blue"}],
     )
     with callrail_client(sim, per_page=50) as client:
-        again = sync_callrail_calls(engine, client, trailing_days=3, tenant_ids=[TENANT])
+        again = sync_callrail_calls(
+            engine, client, trailing_days=3, tenant_ids=[TENANT], now=sim.system("callrail").anchor
+        )
     assert 0 < again.records < len(state.calls)
     assert again.written == 1
     with engine.connect() as conn:

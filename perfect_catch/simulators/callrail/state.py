@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from perfect_catch.simulators.servicetitan.records import customer_contact
 from perfect_catch.simulators.servicetitan.state import DEFAULT_TENANT_ID
 from perfect_catch.simulators.servicetitan.universe import Universe
+from perfect_catch.simulators.timeline import resolve_anchor
 
 ACCOUNT_ID = "ACC8154748ae6bd4e278a7cddd38a662f4f"
 API_KEY = "crk-perfect-catch-sim-key"
@@ -74,7 +75,7 @@ class CallRailState:
         size: str = "small",
         *,
         call_count: int | None = None,
-        anchor: datetime | None = None,
+        anchor: date | str | None = None,
         account_id: str = ACCOUNT_ID,
         api_key: str = API_KEY,
     ) -> None:
@@ -83,8 +84,8 @@ class CallRailState:
         self.account_id = account_id
         self.api_key = api_key
         self.lock = threading.RLock()
-        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        self.anchor = anchor or today + timedelta(days=1)
+        # The call log runs to the end of the simulators' anchor day (`simulators.timeline`).
+        self.anchor = datetime.combine(resolve_anchor(anchor) + timedelta(days=1), time(), UTC)
         self.call_count = CALL_COUNTS[size] if call_count is None else call_count
         self.st_customer_ids: dict[str, list[int]] = {}
         self.calls: dict[str, dict[str, Any]] = {}

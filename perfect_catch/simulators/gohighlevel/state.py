@@ -15,10 +15,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from perfect_catch.integrations.config import DEFAULT_INSTALL_STAGES, DEFAULT_SALES_STAGES
+from perfect_catch.simulators.timeline import shift_days
 
 LOCATION_ID = "pcSimLocation0000001"
 TOKEN = "pit-perfect-catch-sim-token"
@@ -168,9 +169,12 @@ class GhlState:
         location_id: str = LOCATION_ID,
         token: str = TOKEN,
         allow_duplicate_opportunities: bool = True,
+        anchor: date | str | None = None,
     ) -> None:
         contacts, opportunities = COUNTS[size]
         self.seed = seed
+        #: History ends on the simulators' anchor date (see `simulators.timeline`).
+        self._shift_ms = shift_days(anchor) * 86_400_000
         self.size = size
         self.location_id = location_id
         self.token = token
@@ -229,8 +233,12 @@ class GhlState:
     def _base_contact(self, i: int) -> dict[str, Any]:
         h = _bits(self.seed, "contact", i)
         first, last = _FIRST[h % len(_FIRST)], _LAST[(h >> 8) % len(_LAST)]
-        added = HISTORY_START_MS + (i // TIE_GROUP) * self._span_step(self.contact_count)
-        updated = min(HISTORY_END_MS, added + (h >> 16) % (30 * 86_400_000))
+        added = (
+            HISTORY_START_MS
+            + self._shift_ms
+            + (i // TIE_GROUP) * self._span_step(self.contact_count)
+        )
+        updated = min(HISTORY_END_MS + self._shift_ms, added + (h >> 16) % (30 * 86_400_000))
         customer = (h >> 40) % 4 == 0
         phone = f"+1{('480', '602', '623', '928')[(h >> 44) % 4]}555{(h >> 24) % 10_000:04d}"
         email = None if (h >> 48) % 7 == 0 else f"{first}.{last}{i}@example.com".lower()
@@ -305,8 +313,10 @@ class GhlState:
             status = "won"
         elif stage["name"] == DEFAULT_SALES_STAGES["ESTIMATE_LOST"]:
             status = "lost"
-        created = (contact["_added"] if contact else HISTORY_START_MS) + (h >> 16) % 86_400_000
-        updated = min(HISTORY_END_MS, created + (h >> 24) % (20 * 86_400_000))
+        created = (contact["_added"] if contact else HISTORY_START_MS + self._shift_ms) + (
+            h >> 16
+        ) % 86_400_000
+        updated = min(HISTORY_END_MS + self._shift_ms, created + (h >> 24) % (20 * 86_400_000))
         service = _SERVICES[(h >> 32) % len(_SERVICES)]
         name = f"{contact['firstName']} {contact['lastName']} - {service}" if contact else service
         return self._opportunity_record(

@@ -12,6 +12,7 @@ timestamps), `catalog` (the company's vocabulary).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from starlette.applications import Starlette
 
@@ -41,10 +42,12 @@ class ServiceTitanSystem:
         export_page_size: int = EXPORT_PAGE_SIZE,
         rate_limit: int | None = None,
         recent_window_seconds: float = 600.0,
+        anchor: date | str | None = None,
     ) -> None:
         self.state = ServiceTitanState(
             seed=seed,
             size=size,
+            anchor=anchor,
             tenant_ids=tenant_ids,
             export_page_size=export_page_size,
             rate_limit=rate_limit,

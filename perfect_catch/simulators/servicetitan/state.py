@@ -12,6 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
+from datetime import date
 from typing import Any
 
 from perfect_catch.simulators.servicetitan.mutations import Mutator
@@ -22,7 +23,8 @@ from perfect_catch.simulators.servicetitan.timefmt import (
     TICKS_PER_SECOND,
     datetime_of,
 )
-from perfect_catch.simulators.servicetitan.universe import Universe
+from perfect_catch.simulators.servicetitan.universe import Universe, clock_start
+from perfect_catch.simulators.timeline import resolve_anchor
 
 DEFAULT_TENANT_ID = 1_000_001
 CLIENT_ID = "cid.perfect-catch-sim"
@@ -48,6 +50,7 @@ class ServiceTitanState:
         client_id: str = CLIENT_ID,
         client_secret: str = CLIENT_SECRET,
         app_key: str = APP_KEY,
+        anchor: date | str | None = None,
     ) -> None:
         if rate_limit is None:
             rate_limit = int(os.environ.get("SIM_ST_RATE_LIMIT", "60"))
@@ -58,12 +61,14 @@ class ServiceTitanState:
         self.recent_window_ticks = int(recent_window_seconds * TICKS_PER_SECOND)
         self.client_id, self.client_secret, self.app_key = client_id, client_secret, app_key
         self.lock = threading.RLock()
-        self.clock = SimClock()
+        self.anchor = resolve_anchor(anchor)
+        self.clock = SimClock(clock_start(self.anchor))
         self.days_simulated = 0
         self.tenants: dict[int, TenantStore] = {}
         self.mutators: dict[int, Mutator] = {}
         for tenant_id in tenant_ids:
-            store = TenantStore(Universe(seed, tenant_id, size), self.clock, self.lock)
+            universe = Universe(seed, tenant_id, size, self.anchor)
+            store = TenantStore(universe, self.clock, self.lock)
             self.tenants[tenant_id] = store
             self.mutators[tenant_id] = Mutator(store)
         self._tokens: dict[str, float] = {}

@@ -10,10 +10,11 @@ straddle page boundaries. All draws come from a 64-bit mix of (seed, tenant, ent
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from perfect_catch.simulators.servicetitan.timefmt import TICKS_PER_SECOND, ticks_of
+from perfect_catch.simulators.servicetitan.timefmt import TICKS_PER_DAY, TICKS_PER_SECOND, ticks_of
+from perfect_catch.simulators.timeline import shift_days
 
 T = TypeVar("T")
 MASK64 = (1 << 64) - 1
@@ -84,6 +85,12 @@ SETUP_START = ticks_of(datetime(2018, 11, 1, 9, 0, tzinfo=UTC))
 # The simulated clock starts after every base record, so mutations sort after the base stream.
 _CREATED_SPREAD = 21 * 86_400 * TICKS_PER_SECOND - 1
 CLOCK_START = ticks_of(datetime(2025, 6, 2, 8, 0, tzinfo=UTC))
+# These instants are laid out for `timeline.REFERENCE_ANCHOR`; a Universe shifts them to its own.
+
+
+def clock_start(anchor: date | str | None = None) -> int:
+    """When the simulated clock starts for `anchor`: 08:00 UTC on the anchor date."""
+    return CLOCK_START + shift_days(anchor) * TICKS_PER_DAY
 
 
 def mix64(value: int) -> int:
@@ -134,10 +141,14 @@ def counts_for(size: str) -> dict[str, int]:
 class Universe:
     """Counts, ids, timestamps and per-record randomness of one tenant at one seed and size."""
 
-    def __init__(self, seed: int, tenant_id: int, size: str) -> None:
+    def __init__(
+        self, seed: int, tenant_id: int, size: str, anchor: date | str | None = None
+    ) -> None:
         self.seed = seed
         self.tenant_id = tenant_id
         self.size = size
+        #: Whole days between the reference layout and this universe's anchor, in ticks.
+        self.shift = shift_days(anchor) * TICKS_PER_DAY
         self.counts = counts_for(size)
         self._key = mix64(mix64(seed & MASK64) ^ (tenant_id * 0x2545F4914F6CDD1D & MASK64))
         self._salt = {
@@ -153,7 +164,7 @@ class Universe:
             )
             groups = max(1, -(-count // TIE_GROUP))
             step = max(TIE_GROUP * 4, (end - start) // groups)
-            self._timeline[name] = (start, step, step // 2, step // (2 * TIE_GROUP))
+            self._timeline[name] = (start + self.shift, step, step // 2, step // (2 * TIE_GROUP))
 
     def draw(self, entity: str, index: int, purpose: int = 0) -> Draw:
         return Draw(self._salt[entity] ^ (index * 0xD6E8FEB86659FD93 + purpose) & MASK64)
