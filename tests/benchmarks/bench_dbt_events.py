@@ -1,30 +1,41 @@
 """How long the event models take: a full rebuild, and the incremental build after a sync.
 
     .venv/bin/python tests/benchmarks/bench_dbt_events.py [--size large] [--days 1]
-        [--home DIR] [--seed 1] [--customers N] [--skip-full-rebuild]
+        [--home DIR] [--seed 1] [--customers N] [--skip-full-rebuild] [--repeat N]
 
 Loads the simulated tenant of `--size` into a database named `bench_dbt_<size>` (on
 `DATABASE_URL`'s server if set, else an embedded PostgreSQL under `--home`, kept between runs so
-the slow initial load of `large` happens once), then measures, with dbt run the way the platform
-runs it (`dbt_runner`, a subprocess):
+the slow initial load happens once). Only the entities the event models read are loaded: the
+ServiceTitan tables in the dbt lineage of `workflow_events` (read from the manifest), so line
+items, installed equipment, employees and the pricebook, which no event reads, cost neither
+time nor disk. Then it measures, with dbt run the way the platform runs it (`dbt_runner`, a
+`dbt` subprocess):
 
-- full rebuild of the event models and `workflow_events` (`--full-refresh`);
+- the full rebuild of the event models and `workflow_events` (`--full-refresh`); on a database
+  that has no events yet this is the initial build, and it is always done then;
 - a simulated business day (`--days`; a day is the simulator's smallest step, so this is a
   generous stand-in for the changes of one 5-minute incremental sync), synced incrementally;
 - the incremental build of the event models and `workflow_events` after that sync;
-- the same incremental build again with nothing new (the steady state of a quiet tick).
+- the same incremental build again with nothing new (the steady state of a quiet tick),
+  `--repeat` times.
 
-Each figure is the wall time of the dbt process, the summed time of the models and the time of
-the `workflow_events` model itself. `--customers N` scales the `large` tenant to N customers
-(everything else in proportion), for a machine without the disk (~55 GB) or the hours the full
-1M-customer tenant needs. `--skip-full-rebuild` measures only the incremental builds of a
-database loaded by an earlier run (pass `--days` one more than before: a fresh simulator
+Each build prints the wall time of the dbt process (interpreter start, project load, connection
+and models), the summed time of the models (`run_results.json`; two threads, so more than their
+share of the wall), the time of the `workflow_events` model alone, and the events it emitted.
+After the load it prints the size of the loaded tables and of the events
+(`pg_total_relation_size`), from which a larger tenant's disk can be estimated.
+
+`--customers N` scales the `large` tenant to N customers (everything else in proportion).
+`--skip-full-rebuild` skips the rebuild on a database whose events an earlier run built, to
+measure only the incremental builds (pass `--days` one more than before: a fresh simulator
 replays the earlier days identically, so they change nothing). Not part of the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 import time
@@ -37,11 +48,12 @@ from perfect_catch.settings import load_settings
 from perfect_catch.simulators.server import SimulatorServer
 from perfect_catch.simulators.servicetitan import universe
 from perfect_catch.warehouse import dbt_runner, migrate
-from perfect_catch.warehouse.catalog import ENTITIES
+from perfect_catch.warehouse.catalog import ENTITIES, EntitySpec
 from perfect_catch.warehouse.engine import create_engine
 from perfect_catch.warehouse.sync import sync_entity
 
 EVENTS = "events"
+WORKFLOW_EVENTS = "model.perfect_catch.workflow_events"
 
 
 def database_url(size: str, home: Path) -> str:
@@ -68,15 +80,40 @@ def database_url(size: str, home: Path) -> str:
     return url
 
 
-def sync(engine: sa.Engine, sim: SimulatorServer, url: str) -> tuple[int, float]:
-    """Incremental sync of every entity (the first one loads everything): (records, seconds)."""
+def event_entities() -> list[EntitySpec]:
+    """The entities whose tables the events read: the sources upstream of `workflow_events` in
+    the manifest, with the child tables (line items) no event reads left out."""
+    manifest = json.loads(dbt_runner.ensure_manifest().read_text())
+    nodes = {**manifest["nodes"], **manifest["sources"]}
+    tables: set[str] = set()
+    pending, seen = [WORKFLOW_EVENTS], set()
+    while pending:
+        unique_id = pending.pop()
+        if unique_id in seen:
+            continue
+        seen.add(unique_id)
+        node = nodes[unique_id]
+        if node["resource_type"] == "source":
+            tables.add(f"{node['schema']}.{node['name']}")
+        pending += node.get("depends_on", {}).get("nodes", [])
+    return [
+        dataclasses.replace(spec, children=tuple(c for c in spec.children if c.qualified in tables))
+        for spec in ENTITIES
+        if spec.qualified in tables
+    ]
+
+
+def sync(
+    engine: sa.Engine, sim: SimulatorServer, url: str, entities: list[EntitySpec]
+) -> tuple[int, float]:
+    """Incremental sync of `entities` (the first one loads everything): (records, seconds)."""
     st_env = {k.lower(): v for k, v in sim.env.items() if k.startswith("ST_")}
     settings = load_settings(database_url=url, **st_env)
     tenant = sim.system("servicetitan").tenant_ids[0]
     started = time.monotonic()
     records = 0
     with ServiceTitanClient.from_settings(settings, tenant) as client:
-        for spec in ENTITIES:
+        for spec in entities:
             result = sync_entity(engine, client, spec, tenant)
             records += result.inserted + result.updated
             print(
@@ -86,21 +123,48 @@ def sync(engine: sa.Engine, sim: SimulatorServer, url: str) -> tuple[int, float]
     return records, time.monotonic() - started
 
 
-def build(label: str, url: str, full_refresh: bool) -> None:
+def count_events(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        exists = conn.execute(sa.text("select to_regclass('events.workflow_events')")).scalar()
+        if exists is None:
+            return 0
+        return conn.execute(sa.text("select count(*) from events.workflow_events")).scalar_one()
+
+
+def build(label: str, url: str, engine: sa.Engine, full_refresh: bool) -> None:
+    before = count_events(engine)
     args = ["run", "--select", EVENTS, *(["--full-refresh"] if full_refresh else [])]
     result = dbt_runner.invoke(args, url=url).check()
     models = sum(n.seconds for n in result.nodes if n.unique_id.startswith("model."))
     events = result.node("workflow_events").seconds
+    emitted = count_events(engine) - before if not full_refresh else count_events(engine)
     print(
-        f"{label:<44} dbt {result.seconds:7.1f} s | models {models:7.1f} s"
-        f" | workflow_events {events:6.1f} s",
+        f"{label:<32} dbt {result.seconds:7.1f} s | models {models:7.1f} s"
+        f" | workflow_events {events:6.1f} s | {emitted:>10,} events",
         flush=True,
     )
 
 
-def count_events(engine: sa.Engine) -> int:
+def print_sizes(engine: sa.Engine) -> None:
+    """Disk of the loaded raw tables and of the events, indexes and TOAST included."""
+    query = sa.text(
+        "select n.nspname, c.relname, pg_total_relation_size(c.oid) "
+        "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where c.relkind = 'r' and n.nspname in ('servicetitan', 'pricebook', 'events') "
+        "order by 3 desc"
+    )
     with engine.connect() as conn:
-        return conn.execute(sa.text("select count(*) from events.workflow_events")).scalar_one()
+        rows = conn.execute(query).all()
+        database = conn.execute(sa.text("select pg_database_size(current_database())")).scalar()
+    totals: dict[str, int] = {}
+    for schema, table, size in rows:
+        group = "events" if schema == "events" else "raw"
+        totals[group] = totals.get(group, 0) + size
+        if size >= 1 << 20:
+            print(f"  {schema}.{table:<34} {size / 2**20:9,.0f} MB")
+    for group, size in totals.items():
+        print(f"  {group} tables total {size / 2**30:32,.2f} GB")
+    print(f"  database {database / 2**30:38,.2f} GB", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, default=Path(".perfect_catch/bench"))
     parser.add_argument("--customers", type=int, default=None)
     parser.add_argument("--skip-full-rebuild", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)
     os.environ.setdefault("SIM_ST_RATE_LIMIT", "0")
     label = args.size
@@ -118,26 +183,26 @@ def main(argv: list[str] | None = None) -> int:
         universe.CUSTOMER_TARGET["large"] = args.customers
         args.size, label = "large", f"large_{args.customers}"
 
+    entities = event_entities()
     url = database_url(label, args.home.resolve())
     engine = create_engine(url)
     with SimulatorServer(seed=args.seed, size=args.size, port=0) as sim:
         st = sim.system("servicetitan")
-        print(f"initial sync ({label})", flush=True)
-        records, seconds = sync(engine, sim, url)
+        print(f"initial sync ({label}): {', '.join(spec.name for spec in entities)}", flush=True)
+        records, seconds = sync(engine, sim, url, entities)
         print(f"initial sync: {records:,} records written in {seconds:.0f} s", flush=True)
         dbt_runner.invoke(["run", "--select", f"+{EVENTS}", "--exclude", EVENTS], url=url).check()
 
-        if not args.skip_full_rebuild:
-            build("full rebuild (--full-refresh)", url, full_refresh=True)
-        before = count_events(engine)
-        print(f"  {before:,} events", flush=True)
+        if not args.skip_full_rebuild or count_events(engine) == 0:
+            build("full rebuild (--full-refresh)", url, engine, full_refresh=True)
+        print_sizes(engine)
 
         st.advance(args.days)
-        records, seconds = sync(engine, sim, url)
+        records, seconds = sync(engine, sim, url, entities)
         print(f"incremental sync of {args.days} day(s): {records:,} records in {seconds:.1f} s")
-        build("incremental after the sync", url, full_refresh=False)
-        print(f"  {count_events(engine) - before:,} new events", flush=True)
-        build("incremental, nothing new", url, full_refresh=False)
+        build("incremental after the sync", url, engine, full_refresh=False)
+        for _ in range(args.repeat):
+            build("incremental, nothing new", url, engine, full_refresh=False)
     engine.dispose()
     return 0
 
