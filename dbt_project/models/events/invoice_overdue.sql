@@ -31,14 +31,39 @@ unpaid_by_st as (
 
 ),
 
+unpaid as materialized (
+
+    {#- The balance is the invoice's, whatever the threshold: worked out once per invoice, and
+        only for the invoices still unpaid are the thresholds crossed and looked up among the
+        emitted events (most invoices ServiceTitan still shows a balance for are paid). Only
+        the columns this needs: the rest of an event's invoice is read for its events alone. -#}
+    select * from (
+        select
+            candidate.tenant_id,
+            candidate.invoice_id,
+            candidate.customer_id,
+            candidate.job_id,
+            candidate.due_at,
+            candidate.total,
+            candidate.modified_at,
+            paid.amount_applied,
+            {{ balance_due('candidate.total', 'candidate.st_balance', 'paid.amount_applied') }}
+                as balance_due
+        from unpaid_by_st as candidate
+        {{ invoice_payment_lookup() }}
+    ) as with_balance
+    where balance_due > 0
+
+),
+
 crossed as (
 
     select
         {{ event_id('invoice_overdue', 'invoice_id', 'threshold_days') }} as event_id,
-        unpaid_by_st.*,
+        unpaid.*,
         thresholds.threshold_days,
         due_at + make_interval(days => thresholds.threshold_days) as occurred_at
-    from unpaid_by_st
+    from unpaid
     cross join thresholds
     where due_at + make_interval(days => thresholds.threshold_days) <= {{ as_of() }}
         {%- if is_incremental() %}
@@ -52,18 +77,6 @@ new_crossings as (
 
     select * from crossed
     where {{ not_yet_emitted('crossed.event_id') }}
-
-),
-
-with_balance as (
-
-    select
-        candidate.*,
-        paid.amount_applied,
-        {{ balance_due('candidate.total', 'candidate.st_balance', 'paid.amount_applied') }}
-            as balance_due
-    from new_crossings as candidate
-    {{ invoice_payment_lookup() }}
 
 ),
 
@@ -83,12 +96,12 @@ final as (
             'customer', {{ customer_payload() }},
             'invoice', jsonb_build_object(
                 'id', candidate.invoice_id,
-                'reference_number', candidate.reference_number,
-                'summary', candidate.summary,
+                'reference_number', invoice.reference_number,
+                'summary', invoice.summary,
                 'total', candidate.total,
                 'amount_paid', coalesce(candidate.amount_applied, 0),
                 'balance', candidate.balance_due,
-                'invoiced_at', candidate.invoiced_at,
+                'invoiced_at', invoice.invoiced_at,
                 'due_date', cast(candidate.due_at as date)
             ),
             'threshold_days', candidate.threshold_days,
@@ -98,9 +111,14 @@ final as (
         candidate.modified_at as source_modified_at,
         now() as emitted_at
 
-    from with_balance as candidate
+    from new_crossings as candidate
+    left join lateral (
+        select * from {{ ref('stg_servicetitan__invoices') }} as one
+        where one.tenant_id = candidate.tenant_id
+            and one.invoice_id = candidate.invoice_id
+        limit 1
+    ) as invoice on true
     {{ customer_lookups() }}
-    where candidate.balance_due > 0
 
 )
 
