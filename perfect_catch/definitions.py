@@ -1,4 +1,11 @@
-"""Dagster entry point: every definition under `perfect_catch/defs/`, loaded by folder."""
+"""Dagster entry point: every definition under `perfect_catch/defs/`, loaded by folder.
+
+Runs execute their steps in the run's own process (`in_process_executor`): the steps are
+network and database bound, and starting a Python process per step — each importing Dagster
+and these definitions, several seconds apiece on a small machine — would cost more than the
+steps themselves and put tens of seconds between a ServiceTitan change and the workflows it
+starts.
+"""
 
 from pathlib import Path
 
@@ -9,4 +16,5 @@ import perfect_catch.defs
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.load_from_defs_folder(path_within_project=Path(perfect_catch.defs.__file__).parent)
+    loaded = dg.load_from_defs_folder(path_within_project=Path(perfect_catch.defs.__file__).parent)
+    return dg.Definitions.merge(loaded, dg.Definitions(executor=dg.in_process_executor))

@@ -81,11 +81,13 @@ def _workflows(settings: Settings) -> str:
 
 def _outbox(settings: Settings) -> str:
     from perfect_catch.automation.dispatcher import dispatch_due
+    from perfect_catch.automation.providers import configured_channels
     from perfect_catch.warehouse.engine import get_engine
 
-    if not (settings.twilio_account_sid or settings.sendgrid_api_key.get_secret_value()):
-        return "skipped: neither TWILIO_ACCOUNT_SID nor SENDGRID_API_KEY is set"
-    r = dispatch_due(get_engine(), settings)
+    channels = configured_channels(settings)
+    if not channels:
+        return "skipped: neither Twilio (TWILIO_*) nor SendGrid (SENDGRID_API_KEY) is set up"
+    r = dispatch_due(get_engine(), settings, channels=channels)
     return (
         f"{r.sent} sent, {r.deferred} deferred, {r.suppressed} suppressed, "
         f"{r.retrying} retrying, {r.failed} failed, {r.unknown} unknown"

@@ -36,7 +36,9 @@ class MessagingSettings(BaseSettings):
         time(21, 0), description="Local time (customer timezone) from which sending waits."
     )
     messaging_quiet_hours_end: time = Field(
-        time(8, 0), description="Local time (customer timezone) at which sending resumes."
+        time(8, 0),
+        description="Local time (customer timezone) at which sending resumes; the same as the "
+        "start switches quiet hours off.",
     )
     messaging_quiet_hours_channels: Annotated[list[Channel], NoDecode] = Field(
         default_factory=lambda: ["sms"],

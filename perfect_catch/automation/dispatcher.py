@@ -58,6 +58,7 @@ from perfect_catch.automation.providers import (
     ProviderRefusal,
     Providers,
     SendOutcome,
+    configured_channels,
 )
 from perfect_catch.settings import Settings, get_settings
 
@@ -184,6 +185,40 @@ def dispatch_due(
         for claim in claims:
             send_claim(engine, providers, messaging, claim, now=now, result=result)
     return result
+
+
+def dispatch_instance(
+    engine: sa.Engine,
+    instance_id: int,
+    settings: Settings | None = None,
+    *,
+    now: datetime | None = None,
+    messaging: MessagingSettings | None = None,
+) -> DispatchResult:
+    """Send the due messages one workflow instance has queued, right after its steps ran,
+    instead of waiting for the next outbox pass: the same claims, consent, quiet-hours and cap
+    checks as `dispatch_due`, restricted to that instance's keys. A message deferred or refused
+    here, or on a channel without credentials, stays in the outbox for the regular passes."""
+    settings = settings or get_settings()
+    now = now or datetime.now(UTC)
+    channels = configured_channels(settings)
+    if not channels:
+        return DispatchResult()
+    with engine.connect() as conn:
+        keys = list(
+            conn.execute(
+                sa.text(
+                    "select idempotency_key from automation.outbox where instance_id = :instance "
+                    "and status = 'pending' and due_at <= :now and channel = any(:channels)"
+                ),
+                {"instance": instance_id, "now": now, "channels": channels},
+            ).scalars()
+        )
+    if not keys:
+        return DispatchResult()
+    return dispatch_due(
+        engine, settings, now=now, messaging=messaging, only_keys=keys, channels=channels
+    )
 
 
 class _KnownIds:

@@ -251,6 +251,16 @@ def _sendgrid_refusal(exc: sg_errors.HTTPError) -> ProviderRefusal:
     )
 
 
+def configured_channels(settings: Settings) -> list[str]:
+    """The channels whose provider has credentials (the others' messages wait in the outbox)."""
+    channels = []
+    if settings.twilio_account_sid and settings.twilio_auth_token.get_secret_value():
+        channels.append("sms")
+    if settings.sendgrid_api_key.get_secret_value():
+        channels.append("email")
+    return channels
+
+
 @dataclass
 class Providers:
     """The provider of each channel, built on first use (a channel may be unconfigured)."""

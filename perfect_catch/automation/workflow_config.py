@@ -50,7 +50,7 @@ class WorkflowSettings(BaseSettings):
         WORKFLOWS_DIR, description="Folder of the workflow YAML definitions."
     )
     workflow_sensor_interval_seconds: int = Field(
-        30, ge=30, description="Minimum seconds between evaluations of the workflow sensors."
+        10, ge=5, description="Minimum seconds between evaluations of the workflow sensors."
     )
     workflow_event_batch: int = Field(
         500, ge=1, le=10_000, description="Events read per sensor evaluation."

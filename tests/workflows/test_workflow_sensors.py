@@ -10,7 +10,9 @@ import dagster as dg
 import sqlalchemy as sa
 from workflow_support import Flow
 
+from perfect_catch.automation.config import get_messaging_settings
 from perfect_catch.automation.definitions import set_enabled
+from perfect_catch.automation.workflow_config import get_workflow_settings
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.jobs import run_config, workflow_instance_job
 from perfect_catch.defs.workflows.sensors import workflow_due_sensor, workflow_events_sensor
@@ -19,6 +21,16 @@ from perfect_catch.defs.workflows.sensors import workflow_due_sensor, workflow_e
 def _resources(flow: Flow) -> dict[str, WarehouseResource]:
     url = flow.engine.url.render_as_string(hide_password=False)
     return {"warehouse": WarehouseResource(database_url=url)}
+
+
+def _outbox_states(flow: Flow) -> list[tuple]:
+    sql = "select step_key, status, attempts, provider_id from automation.outbox order by id"
+    return [tuple(row.values()) for row in flow.rows(sql)]
+
+
+def _op_metadata(outcome: dg.ExecuteInProcessResult) -> dict:
+    [output] = [e for e in outcome.all_node_events if e.is_successful_output]
+    return {key: value.value for key, value in output.step_output_data.metadata.items()}
 
 
 def _evaluate(sensor: dg.SensorDefinition, flow: Flow, cursor: str | None = None):
@@ -87,10 +99,40 @@ def test_due_sensor_resumes_waits_and_the_job_runs_them(flow: Flow) -> None:
     assert outcome.success
     assert [m["step_key"] for m in flow.outbox()] == ["sms_1", "sms_2"]
     assert flow.instance(instance_id)["status"] == "waiting"
+    # No Twilio credentials here: the new message waits in the outbox, no attempt is spent.
+    assert _outbox_states(flow)[-1] == ("sms_2", "pending", 0, None)
+    assert _op_metadata(outcome)["messages_sent_now"] == 0
+
+
+def test_the_job_sends_the_messages_it_queued_without_waiting_for_the_outbox_pass(
+    flow: Flow, simulator, monkeypatch
+) -> None:
+    for name in ("MESSAGING_QUIET_HOURS_START", "MESSAGING_QUIET_HOURS_END"):
+        monkeypatch.setenv(name, "00:00")  # equal: no quiet hours, whatever the time of day
+    get_messaging_settings.cache_clear()
+    try:
+        now = datetime.now(UTC)
+        flow.add_customer()
+        flow.add_estimate(9202)
+        flow.estimate_created(9202, now - timedelta(hours=3))
+        flow.match(now)
+        instance_id = flow.instances_of("estimate_followup")[0]["id"]
+        outcome = workflow_instance_job.execute_in_process(
+            run_config=run_config(instance_id), resources=_resources(flow)
+        )
+    finally:
+        get_messaging_settings.cache_clear()
+    assert outcome.success
+    [(step, status, attempts, provider_id)] = _outbox_states(flow)
+    assert (step, status, attempts) == ("sms_1", "sent", 1)
+    assert _op_metadata(outcome)["messages_sent_now"] == 1
+    [texted] = simulator.system("twilio").outbound()
+    assert texted["sid"] == provider_id
 
 
 def test_sensors_and_job_are_described() -> None:
+    config = get_workflow_settings()
     for sensor in (workflow_events_sensor, workflow_due_sensor):
         assert sensor.description and sensor.metadata
-        assert sensor.minimum_interval_seconds >= 30
+        assert sensor.minimum_interval_seconds == config.workflow_sensor_interval_seconds
     assert workflow_instance_job.description and workflow_instance_job.metadata

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from perfect_catch.settings import get_settings
 from perfect_catch.warehouse.catalog import ENTITIES
 
 SOURCE_ASSET_PREFIX = "servicetitan"
@@ -25,13 +26,35 @@ TABLE_TO_ENTITY: dict[tuple[str, str], str] = {
 REBUILD_AFTER_SYNCS = dg.AutomationCondition.eager().without(
     ~dg.AutomationCondition.any_deps_missing()
 )
-"""Rebuild when any upstream sync (any tenant partition) or upstream model has new data.
+"""Event models: rebuild when any upstream sync (any tenant partition) or model has new data.
 
 `eager()` as is would wait until every tenant partition of every upstream sync exists; a
 tenant whose settings tables were never synced must not stop the events of the others, so the
 missing-dependency guard is dropped. The condition still waits for syncs in progress and never
 starts while a dbt run of the same models is in progress.
 """
+
+REBUILD_WHEN_CHANGED = (
+    dg.AutomationCondition.missing().newly_true() | dg.AutomationCondition.code_version_changed()
+).since_last_handled() & ~dg.AutomationCondition.in_progress()
+"""Views (staging): built when missing or when their SQL changed (code version = the dbt
+checksum). A view reads its raw table when queried, so new synced rows need no rebuild."""
+
+
+def rebuild_on_cron(cron: str) -> dg.AutomationCondition:
+    """Marts (tables for reporting): rebuilt once per tick of `cron` — not after every sync,
+    which with a 30-second event lane would rebuild every table twice a minute and hold the
+    `dbt_warehouse` pool the event models need — and when missing or changed."""
+    tick = (
+        dg.AutomationCondition.cron_tick_passed(cron).since_last_handled()
+        & ~dg.AutomationCondition.in_progress()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+    )
+    return tick.with_label(f"rebuild on cron {cron}") | REBUILD_WHEN_CHANGED
+
+
+EVENTS_GROUP = "dbt_events"
+"""The group of the event models (`models/events/`): groups are `dbt_<folder>`."""
 
 
 def _folder(props: Mapping[str, Any]) -> str:
@@ -82,4 +105,8 @@ class PerfectCatchDbtTranslator(DagsterDbtTranslator):
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
-        return REBUILD_AFTER_SYNCS
+        if _folder(dbt_resource_props) == "events":
+            return REBUILD_AFTER_SYNCS
+        if dbt_resource_props.get("config", {}).get("materialized") == "view":
+            return REBUILD_WHEN_CHANGED
+        return rebuild_on_cron(get_settings().dbt_marts_cron)

@@ -2,12 +2,16 @@
 
 The incremental schedule runs on a cron, a minute at the finest. When
 `ST_EVENT_SYNC_INTERVAL_SECONDS` is set (e.g. 30), this sensor syncs the entities the event
-models read at that interval, so a change in ServiceTitan reaches the workflows within about a
-minute. It skips a tenant whose previous fast sync is still running.
+models read at that interval and, in the same run, builds the dbt event models after them, so a
+change in ServiceTitan is an event in `events.workflow_events` one run later — without waiting
+for the automation sensor's next tick and a second run's start — and reaches the workflows
+within about a minute. The event models' dbt tests are left to the regular builds. It skips a
+tenant whose previous fast sync is still running.
 """
 
 import dagster as dg
 
+from perfect_catch.defs.dbt.translator import EVENTS_GROUP
 from perfect_catch.defs.runs import has_active_run
 from perfect_catch.defs.servicetitan.assets import servicetitan_assets
 from perfect_catch.settings import Settings, get_settings
@@ -35,8 +39,10 @@ def build_event_sync_sensor(
     selected = [a for a in assets if a.key.path[-1] in EVENT_ENTITIES]
     job = dg.define_asset_job(
         name="servicetitan_event_sync",
-        selection=dg.AssetSelection.assets(*selected),
-        description="Incremental sync of the ServiceTitan entities that raise business events.",
+        selection=dg.AssetSelection.assets(*selected)
+        | dg.AssetSelection.groups(EVENTS_GROUP).without_checks(),
+        description="Incremental sync of the ServiceTitan entities that raise business events, "
+        "then the dbt event models built on them.",
         tags={"source": "servicetitan"},
     )
     partitions = selected[0].partitions_def

@@ -2,7 +2,9 @@
 
 One run per instance and wake-up: the event sensor requests it with run_key = instance id, the
 due sensor with run_key = instance, step and due time. The engine's step records make a
-retried or repeated run harmless.
+retried or repeated run harmless. The messages the steps queued and that are due now are sent
+at the end of the run (`dispatcher.dispatch_instance`), so an appointment confirmation does not
+wait for the next outbox pass; whatever is deferred or refused stays for the outbox sensor.
 """
 
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 import dagster as dg
 import sqlalchemy as sa
 
+from perfect_catch.automation.dispatcher import dispatch_instance
 from perfect_catch.automation.engine import run_instance
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 
@@ -37,7 +40,8 @@ class InstanceConfig(dg.Config):
 @dg.op(
     name=OP_NAME,
     description="Run the due steps of one workflow instance: re-check its conditions, then "
-    "queue messages, wait, push to GHL, write to ServiceTitan, call webhooks or agents.",
+    "queue messages, wait, push to GHL, write to ServiceTitan, call webhooks or agents; "
+    "finally send the messages it queued that are due now.",
     tags={"domain": "workflows"},
     retry_policy=dg.RetryPolicy(max_retries=2, delay=15),
 )
@@ -46,12 +50,15 @@ def run_workflow_instance(
 ) -> dg.Output[None]:
     with warehouse_engine(warehouse) as engine:
         result = run_instance(engine, config.instance_id)
+        sent = dispatch_instance(engine, config.instance_id)
     metadata = {
         "instance_id": result.instance_id,
         "status": result.status,
         "steps": [f"{s.key}: {s.status}" for s in result.steps],
         "next_step": result.next_step or "",
         "next_run_at": result.next_run_at.isoformat() if result.next_run_at else "",
+        "messages_sent_now": sent.sent,
+        "messages_deferred": sent.deferred,
     }
     if result.status == "failed":
         failed = [s for s in result.steps if s.status == "failed"]
