@@ -50,13 +50,16 @@ _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
     r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?"
 )
-# The common shape of ST timestamps, with a day no later than the 28th: always a valid date, so
-# the full parse (and its datetime construction) can be skipped.
-_TIMESTAMP_FAST = re.compile(
-    r"(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-    r"(?:\.\d{1,7})?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?"
+# The common shape of ST timestamps, on a day every year has (any but February 29th): always a
+# valid date, so the full parse (and its datetime construction) can be skipped.
+_DAY_FAST = (
+    r"(?!0000)\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])"
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
 )
-_DATE_FAST = re.compile(r"(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])")
+_TIMESTAMP_FAST = re.compile(
+    _DAY_FAST + r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,7})?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?"
+)
+_DATE_FAST = re.compile(_DAY_FAST)
 _NUMERIC = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?\s*")
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
@@ -403,6 +406,12 @@ class PreparedBatch:
     rejects: list[Reject]
     rejected_ids: list[int]
     checked: bool
+    #: The newest modifiedOn of the rows, computed with `direct` (the upsert reports it itself).
+    newest: datetime | None = None
+    #: Rows of the target table for a direct COPY (see `load_records`), or None when some
+    #: record of the page cannot take that path. Each is `\t<id>\t<typed columns>\t<raw>\t
+    #: <modifiedOn>`: the tenant id before and `\t<synced_at>\n` after are added at load time.
+    direct: list[bytes] | None = None
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.records)
@@ -411,20 +420,110 @@ class PreparedBatch:
         return len(self.records)
 
 
-def _add_row(rows: dict[int, tuple[str, bytes]], rid: int, modified: str, body: bytes) -> None:
-    """Keep the newest version of `rid` (the later one on a tie, as the feed orders them)."""
+def _add_row(rows: dict[int, tuple[str, bytes]], rid: int, modified: str, body: bytes) -> bool:
+    """Keep the newest version of `rid` (the later one on a tie, as the feed orders them).
+
+    Says whether this version was kept."""
     previous = rows.get(rid)
     if previous is not None and parse_timestamp(previous[0]) > parse_timestamp(modified):
-        return
+        return False
     if b"\\" in body:
         body = body.replace(b"\\", b"\\\\")
     rows[rid] = (modified, b"%d\t%s\t%s\n" % (rid, modified.encode(), body))
+    return True
 
 
-def _prepare(spec: EntitySpec, records: Sequence[Any], fast: bool) -> PreparedBatch:
+# COPY text format: how a typed value is written so that PostgreSQL reads the value the SQL
+# expression of `Column.expr` would derive from the raw record. A value of another JSON type
+# than these (a number in a text column, say) makes the record unfit for the direct COPY.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> bytes | None:
+    if value.__class__ is not str:
+        return None
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = value.translate(_COPY_ESCAPES)
+    return value.encode()
+
+
+def _copy_bigint(value: Any) -> bytes | None:
+    # Out of range: the COPY fails with a data error and the page takes the upsert path.
+    return b"%d" % value if value.__class__ is int else None
+
+
+def _copy_numeric(value: Any) -> bytes | None:
+    # The same digits as in the raw record (orjson writes both), which `->>` gives back.
+    if value.__class__ is int:
+        return b"%d" % value
+    if value.__class__ is float and value == value and value not in (_INF, -_INF):
+        return orjson.dumps(value)
+    return None
+
+
+def _copy_boolean(value: Any) -> bytes | None:
+    return (b"t" if value else b"f") if value.__class__ is bool else None
+
+
+_INF = float("inf")
+_COPY_FORMATS: dict[str, Callable[[Any], bytes | None]] = {
+    "text": _copy_text,
+    "bigint": _copy_bigint,
+    "numeric": _copy_numeric,
+    "boolean": _copy_boolean,
+    # Read by the same input function as the cast of the text, in the same session time zone.
+    "timestamptz": _copy_text,
+    "date": _copy_text,
+}
+_DirectColumn = tuple[str, tuple[str, ...] | None, Callable[[Any], bytes | None]]
+
+
+@cache
+def _direct_columns(spec: EntitySpec) -> tuple[_DirectColumn, ...] | None:
+    """How to write each typed column of `spec` in a direct COPY, or None if the entity cannot
+    be loaded that way (child rows to derive, a jsonb column, several modifiedOn fields)."""
+    if spec.children or len(spec.modified_fields) != 1:
+        return None
+    columns: list[_DirectColumn] = []
+    for column in spec.columns:
+        formatter = _COPY_FORMATS.get(column.type)
+        if formatter is None:
+            return None
+        path = None if len(column.path) == 1 else column.path
+        columns.append((column.path[0], path, formatter))
+    return tuple(columns)
+
+
+def _direct_line(
+    record: dict[str, Any], rid: int, modified: str, body: bytes, columns: tuple[_DirectColumn, ...]
+) -> bytes | None:
+    """The direct COPY row of a plainly valid record (see `PreparedBatch.direct`), or None."""
+    parts = [b"", b"%d" % rid]
+    append = parts.append
+    for key, path, formatter in columns:
+        value = record.get(key) if path is None else _dig(record, path)
+        if value is None:
+            append(b"\\N")
+            continue
+        text = formatter(value)
+        if text is None:
+            return None
+        append(text)
+    if b"\\" in body:
+        body = body.replace(b"\\", b"\\\\")
+    append(body)
+    append(modified.encode())
+    return b"\t".join(parts)
+
+
+def _prepare(
+    spec: EntitySpec, records: Sequence[Any], fast: bool, direct: bool = False
+) -> PreparedBatch:
     rows: dict[int, tuple[str, bytes]] = {}
     rejects: list[Reject] = []
     rejected_ids: list[int] = []
+    direct_columns = _direct_columns(spec) if direct and fast else None
+    lines: dict[int, bytes] | None = {} if direct_columns is not None else None
     checks = _column_checks(spec.columns)
     modified_fields = spec.modified_fields
     children = spec.children
@@ -452,7 +551,12 @@ def _prepare(spec: EntitySpec, records: Sequence[Any], fast: bool) -> PreparedBa
                     pass
                 else:
                     if b"\\u0000" not in body:
-                        _add_row(rows, rid, modified, body)
+                        if _add_row(rows, rid, modified, body) and lines is not None:
+                            line = _direct_line(record, rid, modified, body, direct_columns)
+                            if line is None:
+                                lines = None
+                            else:
+                                lines[rid] = line
                         continue
         try:
             rid, modified, body = _check_record(record, checks, modified_fields, children)
@@ -461,16 +565,46 @@ def _prepare(spec: EntitySpec, records: Sequence[Any], fast: bool) -> PreparedBa
             if rejected.rid is not None:
                 rejected_ids.append(rejected.rid)
             continue
-        _add_row(rows, rid, modified, body)
-    return PreparedBatch(records, rows, rejects, rejected_ids, checked=fast_checks is None)
+        if _add_row(rows, rid, modified, body) and lines is not None:
+            line = _direct_line(record, rid, modified, body, direct_columns)
+            if line is None:
+                lines = None
+            else:
+                lines[rid] = line
+    if lines is None or not lines:
+        return PreparedBatch(records, rows, rejects, rejected_ids, checked=fast_checks is None)
+    return PreparedBatch(
+        records,
+        rows,
+        rejects,
+        rejected_ids,
+        checked=fast_checks is None,
+        newest=_newest([modified for modified, _ in rows.values()]),
+        direct=list(lines.values()),
+    )
 
 
-def prepare_batch(spec: EntitySpec, records: Iterable[Any]) -> PreparedBatch:
+def _newest(stamps: list[str]) -> datetime:
+    """The latest of timestamps that matched `_TIMESTAMP_FAST`. When all are in UTC ('Z') with
+    as many fraction digits, text order is time order: one parse instead of one each."""
+    lengths = set(map(len, stamps))
+    if len(lengths) == 1 and {stamp[-1] for stamp in stamps} == {"Z"}:
+        return parse_timestamp(max(stamps))
+    return max(map(parse_timestamp, stamps))
+
+
+def prepare_batch(
+    spec: EntitySpec, records: Iterable[Any], *, direct: bool = False
+) -> PreparedBatch:
     """Validate records on the fast path (see the module docstring) and build their COPY lines.
 
-    Needs no connection, so it can run on another thread than the load.
+    With `direct`, also build the rows of a direct COPY into the target table when every record
+    of the page is plainly valid and the entity allows it (see `load_records`). Needs no
+    connection, so it can run on another thread than the load.
     """
-    return _prepare(spec, records if isinstance(records, list) else list(records), fast=True)
+    return _prepare(
+        spec, records if isinstance(records, list) else list(records), fast=True, direct=direct
+    )
 
 
 def prepare(
@@ -582,6 +716,7 @@ def load_records(
     *,
     run_id: str | None = None,
     track_seen: bool = False,
+    direct: bool = False,
 ) -> LoadResult:
     """Upsert `records` of `spec` for `tenant_id` in the caller's open transaction.
 
@@ -591,12 +726,33 @@ def load_records(
     `track_seen`, every id of this batch (rejected ones included) is added to the session's
     seen-ids table that a full refresh uses to find what the source no longer returns (see
     `ensure_seen_table`).
+
+    `direct` is for an initial load, when the tenant had no rows in the target table as the
+    caller began: then a page whose records are all plainly valid (the batch was prepared with
+    `direct=True`) is COPYed straight into the target table, typed columns written from Python,
+    inside a savepoint. Any row already there (a record the feed repeats) makes the COPY fail
+    with a unique violation, and a value PostgreSQL refuses with a data error: either way the
+    page is rolled back to the savepoint and loaded by the upsert path, so the outcome is the
+    same as without `direct`. Every row a successful COPY writes is new: all are `inserted`.
     """
     if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
         raise ValueError("load_records needs an open transaction (use conn.transaction())")
-    batch = records if isinstance(records, PreparedBatch) else prepare_batch(spec, records)
-    counts = (0, 0, None)
-    if batch.rows:
+    batch = (
+        records
+        if isinstance(records, PreparedBatch)
+        else prepare_batch(spec, records, direct=direct)
+    )
+    counts: tuple[int, int, datetime | None] = (0, 0, None)
+    copied = direct and batch.direct is not None and _copy_direct(conn, spec, tenant_id, batch)
+    if copied:
+        counts = (len(batch.rows), 0, batch.newest)
+        if track_seen:
+            conn.execute(
+                f"insert into pg_temp.{SEEN_TABLE} select unnest(%s::bigint[]) "
+                "on conflict do nothing",
+                (list(batch.rows),),
+            )
+    elif batch.rows:
         # Statements without parameters share a round trip.
         conn.execute(f"set local time zone 'UTC'; savepoint {_SAVEPOINT}; {_CREATE_STAGE}")
         try:
@@ -633,6 +789,43 @@ def load_records(
         rejected=len(batch.rejects),
         max_modified_on=newest,
     )
+
+
+@cache
+def _direct_copy_sql(spec: EntitySpec) -> str:
+    names = ", ".join(
+        ["tenant_id", "id", *(c.name for c in spec.columns), "raw", "modified_on", "synced_at"]
+    )
+    return f"copy {spec.qualified} ({names}) from stdin"
+
+
+def _copy_direct(
+    conn: psycopg.Connection, spec: EntitySpec, tenant_id: int, batch: PreparedBatch
+) -> bool:
+    """COPY the batch's direct rows into the target table in a savepoint; False (and nothing
+    written) if PostgreSQL refused them, a row already there or a value it would not take."""
+    assert batch.direct is not None
+    cur = conn.execute(f"set local time zone 'UTC'; savepoint {_SAVEPOINT}; select now()::text")
+    while cur.description is None and cur.nextset():
+        pass
+    row = cur.fetchone()
+    assert row is not None
+    # synced_at is the transaction's start, as now() gives the upsert.
+    end = b"\t%s\n" % row[0].encode()
+    try:
+        with conn.cursor() as copy_cursor, copy_cursor.copy(_direct_copy_sql(spec)) as copy:
+            copy.write(b"%d" % tenant_id)
+            copy.write((end + b"%d" % tenant_id).join(batch.direct))
+            copy.write(end)
+    except (psycopg.IntegrityError, psycopg.DataError):
+        conn.execute(f"rollback to savepoint {_SAVEPOINT}; release savepoint {_SAVEPOINT}")
+        return False
+    except BaseException:
+        if not conn.broken and conn.info.transaction_status in _OPEN:
+            conn.execute(f"rollback to savepoint {_SAVEPOINT}")
+        raise
+    conn.execute(f"release savepoint {_SAVEPOINT}")
+    return True
 
 
 def _upsert(

@@ -9,6 +9,11 @@ once it has read everything, soft-deletes the tenant's rows it did not see: the 
 returns them. Rows are not rewritten just to prove they were seen; the ids seen are kept in a
 session temporary table instead, so an unchanged table costs no writes.
 
+An initial load (the tenant has no row in the target table when the run starts) COPYs pages
+straight into the target table (see `loader.load_records`, `direct`); a page that repeats a
+record already loaded falls back to the upsert. It needs no seen-ids table: every row of the
+tenant was written by this run, so a full refresh has nothing to soft-delete.
+
 List-only entities (job types, campaigns) page their list endpoint with `active=Any` from the
 stored `modifiedOn` watermark (inclusive, safe because the upsert is idempotent), and store the
 newest `modifiedOn` once the whole list was read.
@@ -290,13 +295,17 @@ def _run(
 ) -> _Run:
     state = sync_state.get_state(conn, spec.source, tenant_id, spec.name)
     run = _Run(token=state.continuation_token, watermark=state.watermark)
+    # Under the advisory lock nobody else writes the tenant's rows of this entity.
+    initial = not _has_rows(conn, spec, tenant_id)
+    track_seen = full and not initial
     if full:
         with conn.transaction():
             sync_state.mark_full_sync_started(conn, spec.source, tenant_id, spec.name)
-        ensure_seen_table(conn)
+        if track_seen:
+            ensure_seen_table(conn)
 
     def prepared(page: Any) -> tuple[Any, PreparedBatch]:
-        return page, prepare_batch(spec, page.records)
+        return page, prepare_batch(spec, page.records, direct=initial)
 
     def pipeline(source: Iterator[Any]) -> Iterator[tuple[Any, PreparedBatch]]:
         """Three stages on three threads: fetch and decode, validate and build the COPY lines,
@@ -311,7 +320,9 @@ def _run(
             # Durability of the newest pages may lag a server crash by a moment; atomicity does
             # not: rows and token are lost or kept together, and a lost page is read again.
             conn.execute("set local synchronous_commit = off")
-            loaded = load_records(conn, spec, tenant_id, batch, run_id=run_id, track_seen=full)
+            loaded = load_records(
+                conn, spec, tenant_id, batch, run_id=run_id, track_seen=track_seen, direct=initial
+            )
             if token is not None:
                 sync_state.save_token(conn, spec.source, tenant_id, spec.name, token)
                 newest = loaded.max_modified_on
@@ -361,9 +372,18 @@ def _run(
 
     if full:
         with conn.transaction():
-            run.deleted = _soft_delete_unseen(conn, spec, tenant_id)
+            if track_seen:
+                run.deleted = _soft_delete_unseen(conn, spec, tenant_id)
             sync_state.mark_full_sync_finished(conn, spec.source, tenant_id, spec.name)
     return run
+
+
+def _has_rows(conn: psycopg.Connection, spec: EntitySpec, tenant_id: int) -> bool:
+    """Whether the tenant has any row (soft-deleted ones included) in the entity's table."""
+    row = conn.execute(
+        f"select exists (select 1 from {spec.qualified} where tenant_id = %s)", (tenant_id,)
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _soft_delete_unseen(conn: psycopg.Connection, spec: EntitySpec, tenant_id: int) -> int:

@@ -316,3 +316,41 @@ def test_full_refresh_soft_deletes_what_the_source_dropped(engine, simulator) ->
         ).scalar_one()
     assert gone
     _assert_exact(engine, sim, "technicians")
+
+
+def test_initial_load_copies_directly_and_falls_back_when_the_feed_repeats_a_record(
+    engine, small_pages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perfect_catch.warehouse import loader
+
+    sim = small_pages
+    st = _st(sim)
+    copies: list[bool] = []
+    real = loader._copy_direct
+
+    def spy(*args: Any) -> bool:
+        copies.append(real(*args))
+        return copies[-1]
+
+    monkeypatch.setattr(loader, "_copy_direct", spy)
+    first_page = [r["id"] for r in st.records("customers")][:25]
+
+    def touch_a_loaded_record(progress: Any) -> None:
+        # Changed after its page was committed: the feed serves it again at its end.
+        if progress.page == 1:
+            st.touch("customers", [first_page[3]], name="Changed Mid Sync")
+
+    result = _sync(engine, sim, "customers", full=True, on_page=touch_a_loaded_record)
+    truth = _truth(sim, "customers")
+    assert copies.count(False) == 1, copies
+    assert copies.count(True) == result.pages - 1
+    assert (result.inserted, result.updated, result.deleted) == (len(truth), 1, 0)
+    assert result.records == len(truth) + 1
+    _assert_exact(engine, sim, "customers")
+    assert truth[first_page[3]]["name"] == "Changed Mid Sync"
+
+    # The next full refresh finds rows: upserts, tracks what it saw, and writes nothing.
+    again = _sync(engine, sim, "customers", full=True)
+    assert copies.count(True) == result.pages - 1
+    assert (again.inserted, again.updated, again.deleted) == (0, 0, 0)
+    _assert_exact(engine, sim, "customers")

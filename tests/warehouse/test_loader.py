@@ -297,9 +297,9 @@ def test_value_only_postgresql_refuses_falls_back_to_full_checks(
     passes: list[bool] = []
     real = loader._prepare
 
-    def spy(spec: Any, records: Any, fast: bool) -> loader.PreparedBatch:
+    def spy(spec: Any, records: Any, fast: bool, **options: Any) -> loader.PreparedBatch:
         passes.append(fast)
-        return real(spec, records, fast)
+        return real(spec, records, fast, **options)
 
     monkeypatch.setattr(loader, "_prepare", spy)
     batch = [customer(i) for i in range(1, 6)]
@@ -354,3 +354,91 @@ def test_fast_and_full_checks_agree_on_what_python_can_tell() -> None:
     rows_full, rejects_full, ids_full = loader.prepare(CUSTOMERS, batch)
     assert fast.rows == rows_full and fast.rejects == rejects_full
     assert fast.rejected_ids == ids_full == [3, 5, 7]
+
+
+def load_direct(engine: sa.Engine, spec, records: list[Any], tenant: int = TENANT) -> LoadResult:
+    with engine.begin() as sa_conn:
+        conn = sa_conn.connection.driver_connection
+        assert isinstance(conn, psycopg.Connection)
+        return load_records(conn, spec, tenant, records, direct=True)
+
+
+@pytest.fixture
+def copies(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each direct COPY attempted went through (False: rolled back, upsert instead)."""
+    from perfect_catch.warehouse import loader
+
+    outcomes: list[bool] = []
+    real = loader._copy_direct
+
+    def spy(*args: Any) -> bool:
+        outcomes.append(real(*args))
+        return outcomes[-1]
+
+    monkeypatch.setattr(loader, "_copy_direct", spy)
+    return outcomes
+
+
+# Values whose typed column a direct COPY must write exactly as the upsert's SQL derives it.
+AWKWARD = [
+    customer(1, name="Tab\there", address={"street": "Line\nbreak\r\\ back", "city": "Ürümqi"}),
+    customer(2, balance=1e-7, mergedToId=9_223_372_036_854_775_807, address="not an object"),
+    customer(3, balance=0.1, active=False, name=None, address=None, doNotMail=None),
+    customer(4, balance=123456789012345678, createdOn="2024-01-31T23:59:59.1234567+05:30"),
+    customer(5, "2024-02-29T12:00:00.5-07:00", createdOn="2023-12-31T00:00:00"),
+    customer(6, "2024-05-01 10:00:00.25Z", name="quote \" and ' and \\N", balance=-0.0),
+]
+
+
+def test_direct_copy_writes_the_typed_columns_the_upsert_derives(
+    engine: sa.Engine, copies: list[bool]
+) -> None:
+    direct = load_direct(engine, CUSTOMERS, AWKWARD)
+    assert copies == [True]
+    with engine.begin() as sa_conn:
+        conn = sa_conn.connection.driver_connection
+        plain = load_records(conn, CUSTOMERS, TENANT + 1, AWKWARD)
+    assert copies == [True]
+    assert (direct.inserted, plain.inserted) == (6, 6)
+    assert direct.max_modified_on == plain.max_modified_on is not None
+    columns = ", ".join(["id", *(c.name for c in CUSTOMERS.columns), "raw", "modified_on"])
+    by_tenant = [
+        rows(
+            engine,
+            f"select {columns} from servicetitan.st_customers where tenant_id = :t order by id",
+            t=tenant,
+        )
+        for tenant in (TENANT, TENANT + 1)
+    ]
+    assert by_tenant[0] == by_tenant[1]
+    first = by_tenant[0][0]
+    assert first.name == "Tab\there" and first.street == "Line\nbreak\r\\ back"
+
+
+def test_direct_copy_falls_back_to_the_upsert_and_keeps_the_newer_row(
+    engine: sa.Engine, copies: list[bool]
+) -> None:
+    load(engine, CUSTOMERS, [customer(1, "2024-06-01T00:00:00Z", name="Newer")])
+    result = load_direct(
+        engine,
+        CUSTOMERS,
+        [customer(1, "2024-05-01T00:00:00Z", name="Older"), customer(2), customer(3)],
+    )
+    # The COPY hit the existing row 1 and was rolled back: the upsert loaded the page.
+    assert copies == [False]
+    assert (result.inserted, result.updated, result.unchanged) == (2, 0, 1)
+    got = rows(engine, "select id, name from servicetitan.st_customers order by id")
+    assert [(r.id, r.name) for r in got] == [(1, "Newer"), (2, "Customer 2"), (3, "Customer 3")]
+
+
+def test_direct_copy_of_a_value_postgresql_refuses_rejects_it(
+    engine: sa.Engine, copies: list[bool]
+) -> None:
+    result = load_direct(
+        engine, CUSTOMERS, [customer(1), customer(2, mergedToId=2**63), customer(3)]
+    )
+    assert copies == [False]
+    assert (result.inserted, result.rejected) == (2, 1)
+    (reject,) = rows(engine, "select record_id, reason from public.sync_rejects")
+    assert reject.record_id == "2" and "mergedToId" in reject.reason
+    assert [r.id for r in rows(engine, "select id from servicetitan.st_customers")] == [1, 3]
