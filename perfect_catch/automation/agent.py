@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
-
-import anthropic
+from typing import TYPE_CHECKING, Any
 
 from perfect_catch.automation import outbox
 from perfect_catch.automation.definitions import MESSAGING_TOOLS, AgentStep
 from perfect_catch.automation.runtime import StepRun
 from perfect_catch.tools.errors import ToolFailure
 from perfect_catch.tools.registry import call_tool, claude_tools, jsonable
+
+if TYPE_CHECKING:
+    import anthropic
 
 MESSAGING_SCHEMAS: dict[str, dict[str, Any]] = {
     "send_sms": {

@@ -6,15 +6,13 @@ the outcome comes from `run_results.json`. `in_process=True` runs dbt's Python A
 the project parsed once per process: starting and parsing dbt costs far more than building this
 project on a small warehouse, which matters to tests that build many times.
 
-A subprocess pays for starting dbt on every build, so two things keep that start short:
-
-- each database gets its own target directory under `target/runner/`, so dbt's partial parsing
-  (`partial_parse.msgpack`, which is only valid for the connection it was parsed with, because
-  every node records its database) is reused by every later build of that database instead of
-  the project being parsed again whenever a build of another database came in between;
-- when this process does not write bytecode (`PYTHONDONTWRITEBYTECODE`), the dbt process keeps
-  its compiled modules in `target/pycache` (`PYTHONPYCACHEPREFIX`) instead of compiling dbt's
-  few thousand modules from source on every start (about 6 s of CPU).
+A subprocess pays for starting dbt on every build. To keep that start short, each database gets
+its own target directory under `target/runner/`, so dbt's partial parsing
+(`partial_parse.msgpack`, which is only valid for the connection it was parsed with, because every
+node records its database) is reused by every later build of that database instead of the project
+being parsed again whenever a build of another database came in between; and dbt's few thousand
+modules load from the bytecode `make install` compiles into the virtualenv, not from source, even
+where the environment forbids writing bytecode.
 """
 
 from __future__ import annotations
@@ -40,10 +38,6 @@ RUN_TARGET = PROJECT_DIR / "target" / "runner"
 """Where builds write their artifacts, one directory per database (`run_target`): apart from
 `target/manifest.json`, which Dagster loads and which a build against some database must not
 replace while a code location reads it."""
-
-PYCACHE = PROJECT_DIR / "target" / "pycache"
-"""Bytecode of the dbt subprocess when the caller writes none (`PYTHONDONTWRITEBYTECODE`)."""
-
 
 class DbtError(RuntimeError):
     """A dbt invocation failed; the message names the failing nodes and what dbt said."""
@@ -164,13 +158,6 @@ def run_target(env: Mapping[str, str]) -> Path:
     return RUN_TARGET / f"{name}-{digest}"
 
 
-def _bytecode_env() -> dict[str, str]:
-    """Where the dbt process caches bytecode, if this process was told not to write any."""
-    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
-        return {}
-    return {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(PYCACHE)}
-
-
 def invoke(
     args: Sequence[str],
     *,
@@ -188,7 +175,6 @@ def invoke(
         return _invoke_in_process(args, {**connection, **(env or {})}, target)
     full_env = {
         **os.environ,
-        **_bytecode_env(),
         **connection,
         "DBT_PROFILES_DIR": str(PROJECT_DIR),
         "DBT_PROJECT_DIR": str(PROJECT_DIR),

@@ -1,10 +1,11 @@
-"""`agent`: the Claude tool-use loop, or its template fallback when no API key is configured."""
+"""`agent`: the Claude tool-use loop, or its template fallback when no API key is configured.
+
+The `anthropic` SDK is imported when an agent step runs, not when the engine is imported: it
+takes seconds to import, and every Dagster run of any workflow loads the engine.
+"""
 
 from __future__ import annotations
 
-import anthropic
-
-from perfect_catch.automation.agent import run_agent
 from perfect_catch.automation.runtime import StepRun
 from perfect_catch.automation.steps.base import RetryableStepError, StepFailure, StepOutcome
 from perfect_catch.automation.steps.messaging import enqueue_message
@@ -30,6 +31,9 @@ def agent(run: StepRun) -> StepOutcome:
     client = run.services.anthropic()
     if client is None:
         return _fallback(run)
+    import anthropic
+
+    from perfect_catch.automation.agent import run_agent
     try:
         result = run_agent(run, client)
     except (anthropic.RateLimitError, anthropic.InternalServerError, anthropic.APIConnectionError):

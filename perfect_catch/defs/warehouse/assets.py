@@ -3,7 +3,6 @@
 import dagster as dg
 
 from perfect_catch.defs.warehouse.resources import WarehouseResource
-from perfect_catch.warehouse import migrate
 
 
 @dg.asset(
@@ -16,6 +15,8 @@ from perfect_catch.warehouse import migrate
 def warehouse_schema(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    from perfect_catch.warehouse import migrate  # alembic: imported by this asset's runs only
+
     engine = warehouse.engine()
     before = migrate.current_revision(engine)
     migrate.upgrade(engine)
