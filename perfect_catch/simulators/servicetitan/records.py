@@ -20,6 +20,7 @@ from perfect_catch.simulators.servicetitan.timefmt import (
 )
 from perfect_catch.simulators.servicetitan.universe import (
     ESTIMATE_ITEM_ID_BASE,
+    ID_BASE,
     Draw,
     Universe,
 )
@@ -622,58 +623,102 @@ def job_type_index(u: Universe, job_index: int) -> int:
     return u.bits("jobs", job_index) % len(cat.JOB_TYPES)
 
 
+_ID_JOBS, _ID_CUSTOMERS, _ID_LOCATIONS = ID_BASE["jobs"], ID_BASE["customers"], ID_BASE["locations"]
+_ID_APPOINTMENTS, _ID_INVOICES = ID_BASE["appointments"], ID_BASE["invoices"]
+_ID_ESTIMATES, _ID_EMPLOYEES = ID_BASE["estimates"], ID_BASE["employees"]
+_ID_BUSINESS_UNITS, _ID_JOB_TYPES = ID_BASE["business-units"], ID_BASE["job-types"]
+_ID_CAMPAIGNS, _ID_TECHNICIANS = ID_BASE["campaigns"], ID_BASE["technicians"]
+_N_JOB_TYPES, _N_NOTES = len(cat.JOB_TYPES), len(cat.CUSTOMER_NOTES)
+_N_CAMPAIGNS = len(cat.CAMPAIGNS)
+# Per job type: the summary prefix and the fields fixed by the type.
+_JOB_TYPE_PARTS = tuple(
+    (f"{name} - ", _ID_BUSINESS_UNITS + bu, _ID_JOB_TYPES + jt, priority, name == "Warranty Call")
+    for jt, (name, bu, _, priority) in enumerate(cat.JOB_TYPES)
+)
+_JOB_SUMMARIES = tuple(
+    tuple(f"{prefix}{note}" for note in cat.CUSTOMER_NOTES) for prefix, *_ in _JOB_TYPE_PARTS
+)
+
+
+def _counts(u: Universe) -> tuple[int, int, int, int, int, int, int]:
+    """Counts the job generator divides by, looked up once per universe."""
+    counts = u.memo.get("job_counts")
+    if counts is None:
+        c = u.counts
+        counts = u.memo["job_counts"] = (
+            c["jobs"],
+            c["customers"],
+            c["locations"],
+            c["appointments"],
+            c["invoices"],
+            c["estimates"],
+            c["invoice-items"],
+        )
+    return counts
+
+
 def job(u: Universe, i: int) -> Record:
+    # Same values as the plain calls (`u.parent`, `u.children`, `u.id_of`, `job_status`,
+    # `invoice_total_cents`), with their arithmetic inlined: this is the hottest generator.
+    n_jobs, n_customers, n_locations, n_appointments, n_invoices, n_estimates, _ = _counts(u)
     h = u.bits("jobs", i)
-    jt = h % len(cat.JOB_TYPES)
-    h //= len(cat.JOB_TYPES)
+    jt = h % _N_JOB_TYPES
+    h //= _N_JOB_TYPES
     modified_t = u.modified_ticks("jobs", i)
     created_t = u.created_ticks("jobs", i, modified_t)
-    customer_index = u.parent("jobs", "customers", i)
-    appointments = u.children("jobs", "appointments", i)
-    invoices = u.children("jobs", "invoices", i)
-    estimates = u.children("jobs", "estimates", i)
-    status = job_status(u, i)
-    job_id = u.id_of("jobs", i)
-    name, bu, _, priority = cat.JOB_TYPES[jt]
+    customer_index = i * n_customers // n_jobs
+    first_appointment = -(-i * n_appointments // n_jobs)
+    appointment_count = -(-(i + 1) * n_appointments // n_jobs) - first_appointment
+    first_invoice = -(-i * n_invoices // n_jobs)
+    has_invoice = -(-(i + 1) * n_invoices // n_jobs) > first_invoice
+    first_estimate = -(-i * n_estimates // n_jobs)
+    end_estimate = -(-(i + 1) * n_estimates // n_jobs)
+    status_bits = u.bits("jobs", i, 3)
+    if i / max(1, n_jobs) > 0.98:
+        status = _OPEN_JOB_STATUSES[status_bits % 5]
+    else:
+        status = "Canceled" if status_bits % 100 < 7 else "Completed"
+    job_id = _ID_JOBS + i
+    _, bu_id, job_type_id, priority, no_charge = _JOB_TYPE_PARTS[jt]
     return {
-        "summary": f"{name} - {cat.CUSTOMER_NOTES[h % len(cat.CUSTOMER_NOTES)]}",
+        "summary": _JOB_SUMMARIES[jt][h % _N_NOTES],
         "customFields": [],
         "externalData": [],
         "id": job_id,
-        "jobNumber": job_number(job_id),
+        "jobNumber": str(job_id - 40_000_000 + 10_250),
         "projectId": None,
-        "customerId": u.id_of("customers", customer_index),
-        "locationId": u.id_of("locations", first_location(u, customer_index)),
+        "customerId": _ID_CUSTOMERS + customer_index,
+        "locationId": _ID_LOCATIONS + -(-customer_index * n_locations // n_customers),
         "jobStatus": status,
         "completedOn": format_ticks(created_t + (2 + (h >> 8) % 96) * HOUR)
         if status == "Completed"
         else None,
-        "businessUnitId": u.id_of("business-units", bu),
-        "jobTypeId": u.id_of("job-types", jt),
+        "businessUnitId": bu_id,
+        "jobTypeId": job_type_id,
         "priority": priority,
-        "campaignId": u.id_of("campaigns", (h >> 16) % len(cat.CAMPAIGNS)),
-        "appointmentCount": len(appointments),
-        "firstAppointmentId": u.id_of("appointments", appointments.start),
-        "lastAppointmentId": u.id_of("appointments", appointments.stop - 1),
+        "campaignId": _ID_CAMPAIGNS + (h >> 16) % _N_CAMPAIGNS,
+        "appointmentCount": appointment_count,
+        "firstAppointmentId": _ID_APPOINTMENTS + first_appointment,
+        "lastAppointmentId": _ID_APPOINTMENTS + first_appointment + appointment_count - 1,
         "recallForId": None,
         "warrantyId": None,
         "jobGeneratedLeadSource": None,
-        "noCharge": name == "Warranty Call",
+        "noCharge": no_charge,
         "notificationsEnabled": True,
         "createdOn": format_ticks(created_t),
-        "createdById": u.id_of("employees", (h >> 24) % 6),
+        "createdById": _ID_EMPLOYEES + (h >> 24) % 6,
         "modifiedOn": format_ticks(modified_t),
         "tagTypeIds": [],
         "leadCallId": None,
         "partnerLeadCallId": None,
         "bookingId": None,
-        "soldById": u.id_of("technicians", (h >> 32) % 14) if h >> 40 & 3 == 0 else None,
+        "soldById": _ID_TECHNICIANS + (h >> 32) % 14 if h >> 40 & 3 == 0 else None,
         "customerPo": "",
-        "invoiceId": u.id_of("invoices", invoices.start) if invoices else 0,
+        "invoiceId": _ID_INVOICES + first_invoice if has_invoice else 0,
         "membershipId": None,
-        "total": invoice_total_cents(u, invoices.start) / 100 if invoices else None,
+        "total": invoice_total_cents(u, first_invoice) / 100 if has_invoice else None,
         "createdFromEstimateId": None,
-        "estimateIds": [u.id_of("estimates", e) for e in estimates],
+        "estimateIds": list(range(_ID_ESTIMATES + first_estimate, _ID_ESTIMATES + end_estimate)),
         "active": True,
     }
 
@@ -880,11 +925,24 @@ def invoice_item_parts(u: Universe, i: int) -> tuple[int, int, int, str]:
     return sku, 1, int(cat.SERVICES[sku][1] * 100), "Service"
 
 
+_N_MATERIALS, _N_SERVICES = len(cat.MATERIALS), len(cat.SERVICES)
+_SERVICE_CENTS = tuple(int(price * 100) for _, price, _ in cat.SERVICES)
+
+
 def invoice_total_cents(u: Universe, invoice_index: int) -> int:
+    """Total of an invoice's items with tax: `invoice_item_parts` of each, inlined."""
+    n_invoices, n_items = u.counts["invoices"], u.counts["invoice-items"]
+    bits = u.bits
+    first = -(-invoice_index * n_items // n_invoices)
+    end = -(-(invoice_index + 1) * n_items // n_invoices)
     total = 0
-    for k in u.children("invoices", "invoice-items", invoice_index):
-        _, qty, cents, kind = invoice_item_parts(u, k)
-        total += qty * cents + (qty * cents * 86 // 1000 if kind == "Material" else 0)
+    for k in range(first, end):
+        h = bits("invoice-items", k)
+        if h % 3 == 0:
+            cost = (1 + (h >> 12) % 4) * (450 + ((h >> 4) % _N_MATERIALS * 730) % 12_000)
+            total += cost + cost * 86 // 1000
+        else:
+            total += _SERVICE_CENTS[(h >> 4) % _N_SERVICES]
     return total
 
 
