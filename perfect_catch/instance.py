@@ -3,7 +3,9 @@
 Runs, event logs and schedules live in PostgreSQL (never SQLite): the embedded server's `dagster`
 database by default, or `DAGSTER_DATABASE_URL`, or the warehouse database itself when only
 `DATABASE_URL` is given. Run retries and run monitoring are on, and every external API has a
-concurrency pool so no two runs hammer one API beyond its rate limit.
+concurrency pool so no two runs hammer one API beyond its rate limit. The run queue is read every
+second and launches in parallel, and sensors are evaluated in threads, so the event lane (sync,
+events, workflow run) does not wait on the daemon's own loops.
 """
 
 from __future__ import annotations
@@ -76,6 +78,17 @@ def instance_config(settings: Settings | None = None) -> dict:
             "poll_interval_seconds": 60,
         },
         "concurrency": {"runs": {"max_concurrent_runs": 8}, "pools": {"default_limit": 4}},
+        "run_coordinator": {
+            "module": "dagster.core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+            "config": {
+                "dequeue_interval_seconds": 1,
+                "dequeue_use_threads": True,
+                "dequeue_num_workers": 4,
+            },
+        },
+        "sensors": {"use_threads": True, "num_workers": 4},
+        "schedules": {"use_threads": True, "num_workers": 2},
         "telemetry": {"enabled": False},
     }
 

@@ -26,7 +26,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ RUN_TARGET = PROJECT_DIR / "target" / "runner"
 """Where builds write their artifacts, one directory per database (`run_target`): apart from
 `target/manifest.json`, which Dagster loads and which a build against some database must not
 replace while a code location reads it."""
+
 
 class DbtError(RuntimeError):
     """A dbt invocation failed; the message names the failing nodes and what dbt said."""
@@ -156,6 +159,36 @@ def run_target(env: Mapping[str, str]) -> Path:
     digest = hashlib.sha1(where.encode()).hexdigest()[:8]
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", env["PC_DBT_DBNAME"])
     return RUN_TARGET / f"{name}-{digest}"
+
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+@contextmanager
+def dagster_target(env: Mapping[str, str], run_id: str) -> Iterator[Path]:
+    """A fresh target directory for one dbt build started by Dagster on the database of `env`.
+
+    It starts with the partial parse last saved for that database (`run_target(env)`), so dbt
+    skips parsing the whole project, which Dagster's own copy of `target/partial_parse.msgpack`
+    — parsed for another connection — would not allow; dbt's refreshed parse is saved back
+    afterwards. The directory is removed once the build is done: the event lane builds every 30
+    seconds and would otherwise leave a manifest behind each time.
+    """
+    saved = run_target(env) / PARTIAL_PARSE
+    target = RUN_TARGET / "dagster" / f"{run_id[:8]}-{uuid.uuid4().hex[:8]}"
+    target.mkdir(parents=True)
+    try:
+        if saved.exists():
+            shutil.copyfile(saved, target / PARTIAL_PARSE)
+        yield target
+        fresh = target / PARTIAL_PARSE
+        if fresh.exists():
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            staged = saved.with_name(f"{PARTIAL_PARSE}.{uuid.uuid4().hex[:8]}")
+            shutil.copyfile(fresh, staged)
+            os.replace(staged, saved)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
 
 
 def invoke(

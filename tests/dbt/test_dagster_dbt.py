@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import dagster as dg
 import pytest
 import sqlalchemy as sa
@@ -12,6 +14,7 @@ from perfect_catch.defs.dbt.resources import resources as dbt_resources
 from perfect_catch.defs.dbt.translator import TABLE_TO_ENTITY
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.warehouse import dbt_runner
+from perfect_catch.warehouse.dbt_env import dbt_env
 from perfect_catch.warehouse.catalog import ENTITIES
 
 WORKFLOW_EVENTS = dg.AssetKey(["events", "workflow_events"])
@@ -78,6 +81,7 @@ def test_every_dbt_asset_is_described_and_rebuilt_after_syncs(graph: dg.AssetGra
 
 def test_materializing_through_dagster_builds_in_the_warehouse(database_url: str) -> None:
     key = dg.AssetKey(["staging", "stg_servicetitan__business_units"])
+    started = time.time() - 1
     result = dg.materialize(
         [perfect_catch_dbt],
         selection=[key],
@@ -88,6 +92,11 @@ def test_materializing_through_dagster_builds_in_the_warehouse(database_url: str
     )
     assert result.success
     assert [e.asset_key for e in result.get_asset_materialization_events()] == [key]
+    # The build's parse is kept for the next build of this database; its target is gone.
+    saved = dbt_runner.run_target(dbt_env(database_url)) / dbt_runner.PARTIAL_PARSE
+    assert saved.exists() and saved.stat().st_mtime >= started
+    leftovers = dbt_runner.RUN_TARGET / "dagster"
+    assert not [p for p in leftovers.iterdir() if p.stat().st_mtime >= started]
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:
         assert (

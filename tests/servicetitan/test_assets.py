@@ -3,6 +3,8 @@ request one run per tenant and skip a tenant whose sync is still running."""
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -98,15 +100,24 @@ def test_event_sync_sensor_is_off_by_default_and_fast_when_set(monkeypatch) -> N
 
     monkeypatch.setenv("ST_EVENT_SYNC_INTERVAL_SECONDS", "30")
     sensor = build_event_sync_sensor(assets, load_settings())
-    assert sensor is not None and sensor.minimum_interval_seconds == 30
+    assert sensor is not None and sensor.minimum_interval_seconds == 5
     with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance)
-        requests = sensor(context)
-        assert sorted(r.partition_key for r in requests) == ["11", "22"]
+
+        def tick(cursor: str | None) -> dg.SensorResult:
+            return sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+
+        first = tick(None)
+        assert sorted(r.partition_key for r in first.run_requests) == ["11", "22"]
+        # Five seconds later neither tenant is due yet.
+        assert tick(first.cursor).run_requests == []
+        # Once the interval has passed, a tenant whose sync still runs is left alone.
+        long_ago = json.dumps({tenant: time.time() - 31 for tenant in ("11", "22")})
         create_run_for_test(
             instance,
             job_name="servicetitan_event_sync",
             tags={"dagster/partition": "22"},
             status=dg.DagsterRunStatus.STARTED,
         )
-        assert [r.partition_key for r in sensor(context)] == ["11"]
+        later = tick(long_ago)
+        assert [r.partition_key for r in later.run_requests] == ["11"]
+        assert json.loads(later.cursor)["22"] == json.loads(long_ago)["22"]

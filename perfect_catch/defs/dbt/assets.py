@@ -5,7 +5,8 @@ syncs load: the connection reaches dbt's profile as `PC_DBT_*` variables (`dbt_e
 are not partitioned while the sync assets are (by tenant): each model covers all tenants and
 is rebuilt after any tenant's sync (see `translator.REBUILD_AFTER_SYNCS`). The `dbt_warehouse`
 pool lets an instance limit dbt to one run at a time; `workflow_events` numbers its rows and
-two concurrent builds would collide.
+two concurrent builds would collide. Each build reuses the partial parse of its database
+(`dbt_runner.dagster_target`), so dbt does not parse the whole project on every run.
 """
 
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from perfect_catch.defs.dbt.project import dbt_project
 from perfect_catch.defs.dbt.translator import PerfectCatchDbtTranslator
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.warehouse.dbt_env import applied, dbt_env
+from perfect_catch.warehouse.dbt_runner import dagster_target
 
 POOL = "dbt_warehouse"
 
@@ -34,5 +36,6 @@ def perfect_catch_dbt(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     """`dbt build` of the selected models and their tests on the warehouse."""
-    with applied(dbt_env(warehouse.database_url or None)):
-        yield from dbt.cli(["build"], context=context).stream()
+    env = dbt_env(warehouse.database_url or None)
+    with applied(env), dagster_target(env, context.run.run_id) as target:
+        yield from dbt.cli(["build"], context=context, target_path=target).stream()

@@ -5,9 +5,15 @@ The incremental schedule runs on a cron, a minute at the finest. When
 models read at that interval and, in the same run, builds the dbt event models after them, so a
 change in ServiceTitan is an event in `events.workflow_events` one run later — without waiting
 for the automation sensor's next tick and a second run's start — and reaches the workflows
-within about a minute. The event models' dbt tests are left to the regular builds. It skips a
-tenant whose previous fast sync is still running.
+within about a minute. The event models' dbt tests are left to the regular builds.
+
+The sensor looks every few seconds and starts a tenant's sync when the interval has passed since
+its previous one started and that one has finished: a sync that takes longer than the interval
+is followed at once by the next, instead of waiting for a whole further interval.
 """
+
+import json
+import time
 
 import dagster as dg
 
@@ -15,6 +21,9 @@ from perfect_catch.defs.dbt.translator import EVENTS_GROUP
 from perfect_catch.defs.runs import has_active_run
 from perfect_catch.defs.servicetitan.assets import servicetitan_assets
 from perfect_catch.settings import Settings, get_settings
+
+#: How often the sensor looks; the interval itself is `ST_EVENT_SYNC_INTERVAL_SECONDS`.
+POLL_SECONDS = 5
 
 EVENT_ENTITIES = (
     "customers",
@@ -51,24 +60,35 @@ def build_event_sync_sensor(
     @dg.sensor(
         name="servicetitan_event_sync",
         job=job,
-        minimum_interval_seconds=interval,
+        minimum_interval_seconds=min(interval, POLL_SECONDS),
         default_status=(
             dg.DefaultSensorStatus.RUNNING
             if settings.schedules_default_on
             else dg.DefaultSensorStatus.STOPPED
         ),
-        description=f"Every {interval} s, an incremental sync of the entities that raise events "
-        "(ST_EVENT_SYNC_INTERVAL_SECONDS), one run per idle tenant.",
-        metadata={"interval_seconds": interval, "entities": ", ".join(EVENT_ENTITIES)},
+        description=f"Every {interval} s (ST_EVENT_SYNC_INTERVAL_SECONDS), or as soon as the "
+        "previous one ends when it took longer, an incremental sync of the entities that raise "
+        "events and a build of the event models, one run per tenant. Cursor: when each "
+        "tenant's last run was requested.",
+        metadata={
+            "interval_seconds": interval,
+            "poll_seconds": min(interval, POLL_SECONDS),
+            "entities": ", ".join(EVENT_ENTITIES),
+        },
     )
-    def event_sync(context: dg.SensorEvaluationContext):
+    def event_sync(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        started: dict[str, float] = json.loads(context.cursor or "{}")
+        now = time.time()
         requests = []
         for tenant in tenants:
-            if not has_active_run(context.instance, job.name, {"dagster/partition": tenant}):
-                requests.append(dg.RunRequest(partition_key=tenant, tags={"sync_kind": "events"}))
-        if not requests:
-            return dg.SkipReason("no tenant, or every tenant's fast sync is still running")
-        return requests
+            if now - started.get(tenant, 0.0) < interval:
+                continue
+            if has_active_run(context.instance, job.name, {"dagster/partition": tenant}):
+                continue
+            requests.append(dg.RunRequest(partition_key=tenant, tags={"sync_kind": "events"}))
+            started[tenant] = now
+        skip = None if requests else "no tenant is due, or its previous fast sync is still running"
+        return dg.SensorResult(run_requests=requests, cursor=json.dumps(started), skip_reason=skip)
 
     return event_sync
 
