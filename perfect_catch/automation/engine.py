@@ -636,6 +636,39 @@ def sync_from_files(engine: sa.Engine, config: WorkflowSettings | None = None) -
     return sync_definitions(engine, load_definitions(config.workflows_dir))
 
 
+def _match_after_cursor(
+    engine: sa.Engine, now: datetime | None, config: WorkflowSettings, summary: ProcessSummary
+) -> list[int]:
+    """Match every event after the engine's stored cursor (moving it); the instances to run."""
+    cursor = read_cursor(engine)
+    instances: list[int] = []
+    while True:
+        matched = match_events(engine, after_seq=cursor, now=now, config=config)
+        summary.events += matched.events
+        summary.instances_created += matched.created
+        instances += [i for i in matched.instances if i not in instances]
+        if matched.cursor == cursor:
+            break
+        cursor = matched.cursor
+        save_cursor(engine, cursor)
+    summary.cursor = cursor
+    return instances
+
+
+def _run_counted(
+    engine: sa.Engine,
+    instance_id: int,
+    now: datetime | None,
+    services: Services,
+    summary: ProcessSummary,
+) -> None:
+    outcome = run_instance(engine, instance_id, now, services=services)
+    summary.instances_run += 1
+    summary.statuses[outcome.status] = summary.statuses.get(outcome.status, 0) + 1
+    for step in outcome.steps:
+        summary.steps[step.status] = summary.steps.get(step.status, 0) + 1
+
+
 def process_events_once(
     engine: sa.Engine,
     settings: Settings,
@@ -650,16 +683,7 @@ def process_events_once(
     services = services or Services.from_settings(engine, settings, config)
     summary = ProcessSummary(definitions=sync_from_files(engine, config))
     try:
-        cursor = read_cursor(engine)
-        while True:
-            matched = match_events(engine, after_seq=cursor, now=now, config=config)
-            summary.events += matched.events
-            summary.instances_created += matched.created
-            if matched.cursor == cursor:
-                break
-            cursor = matched.cursor
-            save_cursor(engine, cursor)
-        summary.cursor = cursor
+        _match_after_cursor(engine, now, config, summary)
         seen: set[int] = set()
         while True:
             due = [
@@ -671,12 +695,34 @@ def process_events_once(
                 break
             for row in due:
                 seen.add(row["id"])
-                outcome = run_instance(engine, row["id"], now, services=services)
-                summary.instances_run += 1
-                summary.statuses[outcome.status] = summary.statuses.get(outcome.status, 0) + 1
-                for step in outcome.steps:
-                    summary.steps[step.status] = summary.steps.get(step.status, 0) + 1
+                _run_counted(engine, row["id"], now, services, summary)
     finally:
         if own_services:
             services.close()
     return summary
+
+
+def start_new_instances(
+    engine: sa.Engine,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    config: WorkflowSettings | None = None,
+) -> tuple[ProcessSummary, list[int]]:
+    """Match the events after the stored cursor and run the instances they start, at once.
+
+    The event lane calls this right after building the events, so a new appointment's
+    confirmation does not wait for the event sensor and a run of its own; the sensor reads the
+    same events later and finds their instances already under way. Waits that fall due later
+    stay with the due sensor. Returns the summary and the ids of the instances run.
+    """
+    config = config or get_workflow_settings()
+    services = Services.from_settings(engine, settings, config)
+    summary = ProcessSummary(definitions=sync_from_files(engine, config))
+    try:
+        instances = _match_after_cursor(engine, now, config, summary)
+        for instance_id in instances:
+            _run_counted(engine, instance_id, now, services, summary)
+    finally:
+        services.close()
+    return summary, instances

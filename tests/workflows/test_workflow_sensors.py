@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 from workflow_support import Flow
 
@@ -14,6 +15,7 @@ from perfect_catch.automation.config import get_messaging_settings
 from perfect_catch.automation.definitions import set_enabled
 from perfect_catch.automation.workflow_config import get_workflow_settings
 from perfect_catch.defs.warehouse.resources import WarehouseResource
+from perfect_catch.defs.workflows.assets import workflows_started
 from perfect_catch.defs.workflows.jobs import run_config, workflow_instance_job
 from perfect_catch.defs.workflows.sensors import workflow_due_sensor, workflow_events_sensor
 
@@ -104,24 +106,52 @@ def test_due_sensor_resumes_waits_and_the_job_runs_them(flow: Flow) -> None:
     assert _op_metadata(outcome)["messages_sent_now"] == 0
 
 
-def test_the_job_sends_the_messages_it_queued_without_waiting_for_the_outbox_pass(
-    flow: Flow, simulator, monkeypatch
-) -> None:
+@pytest.fixture
+def no_quiet_hours(monkeypatch):
     for name in ("MESSAGING_QUIET_HOURS_START", "MESSAGING_QUIET_HOURS_END"):
         monkeypatch.setenv(name, "00:00")  # equal: no quiet hours, whatever the time of day
     get_messaging_settings.cache_clear()
-    try:
-        now = datetime.now(UTC)
-        flow.add_customer()
-        flow.add_estimate(9202)
-        flow.estimate_created(9202, now - timedelta(hours=3))
-        flow.match(now)
-        instance_id = flow.instances_of("estimate_followup")[0]["id"]
-        outcome = workflow_instance_job.execute_in_process(
-            run_config=run_config(instance_id), resources=_resources(flow)
-        )
-    finally:
-        get_messaging_settings.cache_clear()
+    yield
+    get_messaging_settings.cache_clear()
+
+
+def test_the_event_lane_starts_new_workflows_in_its_own_run_and_the_sensor_adds_nothing(
+    flow: Flow, simulator, no_quiet_hours
+) -> None:
+    now = datetime.now(UTC)
+    flow.add_customer()
+    flow.add_estimate(9203)
+    flow.estimate_created(9203, now - timedelta(hours=3))
+    result = dg.materialize([workflows_started], resources=_resources(flow))
+    assert result.success
+    [materialization] = result.get_asset_materialization_events()
+    metadata = materialization.materialization.metadata
+    started = flow.rows("select definition_name, status from automation.workflow_instances")
+    assert metadata["instances_created"].value == len(started) >= 1
+    assert "estimate_followup" in {row["definition_name"] for row in started}
+    assert "pending" not in {row["status"] for row in started}
+    outbox = _outbox_states(flow)
+    assert ("sms_1", "sent") in [row[:2] for row in outbox]
+    assert metadata["messages_sent_now"].value == len(outbox)
+    assert {row[1] for row in outbox} == {"sent"}
+    assert len(simulator.system("twilio").outbound()) == 1
+    # The event sensor reads the same event later: its instances exist and are under way.
+    assert _evaluate(workflow_events_sensor, flow).run_requests == []
+    assert len(flow.rows("select id from automation.workflow_instances")) == len(started)
+
+
+def test_the_job_sends_the_messages_it_queued_without_waiting_for_the_outbox_pass(
+    flow: Flow, simulator, no_quiet_hours
+) -> None:
+    now = datetime.now(UTC)
+    flow.add_customer()
+    flow.add_estimate(9202)
+    flow.estimate_created(9202, now - timedelta(hours=3))
+    flow.match(now)
+    instance_id = flow.instances_of("estimate_followup")[0]["id"]
+    outcome = workflow_instance_job.execute_in_process(
+        run_config=run_config(instance_id), resources=_resources(flow)
+    )
     assert outcome.success
     [(step, status, attempts, provider_id)] = _outbox_states(flow)
     assert (step, status, attempts) == ("sms_1", "sent", 1)

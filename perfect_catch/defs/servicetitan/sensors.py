@@ -2,10 +2,11 @@
 
 The incremental schedule runs on a cron, a minute at the finest. When
 `ST_EVENT_SYNC_INTERVAL_SECONDS` is set (e.g. 30), this sensor syncs the entities the event
-models read at that interval and, in the same run, builds the dbt event models after them, so a
-change in ServiceTitan is an event in `events.workflow_events` one run later — without waiting
-for the automation sensor's next tick and a second run's start — and reaches the workflows
-within about a minute. The event models' dbt tests are left to the regular builds.
+models read at that interval and, in the same run, builds the dbt event models after them and
+starts the workflows the new events call for (`workflows/started`), so a change in ServiceTitan
+becomes a sent message in one run — without waiting for the automation and event sensors' next
+ticks and the start of further runs — well within a minute. The event models' dbt tests are
+left to the regular builds.
 
 The sensor looks every few seconds and starts a tenant's sync when the interval has passed since
 its previous one started and that one has finished: a sync that takes longer than the interval
@@ -20,6 +21,7 @@ import dagster as dg
 from perfect_catch.defs.dbt.translator import EVENTS_GROUP
 from perfect_catch.defs.runs import has_active_run
 from perfect_catch.defs.servicetitan.assets import servicetitan_assets
+from perfect_catch.defs.workflows.assets import WORKFLOWS_STARTED
 from perfect_catch.settings import Settings, get_settings
 
 #: How often the sensor looks; the interval itself is `ST_EVENT_SYNC_INTERVAL_SECONDS`.
@@ -48,10 +50,10 @@ def build_event_sync_sensor(
     selected = [a for a in assets if a.key.path[-1] in EVENT_ENTITIES]
     job = dg.define_asset_job(
         name="servicetitan_event_sync",
-        selection=dg.AssetSelection.assets(*selected)
+        selection=dg.AssetSelection.assets(*selected, WORKFLOWS_STARTED)
         | dg.AssetSelection.groups(EVENTS_GROUP).without_checks(),
         description="Incremental sync of the ServiceTitan entities that raise business events, "
-        "then the dbt event models built on them.",
+        "then the dbt event models built on them, then the workflows those events start.",
         tags={"source": "servicetitan"},
     )
     partitions = selected[0].partitions_def
