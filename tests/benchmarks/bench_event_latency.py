@@ -1,0 +1,364 @@
+"""Benchmark: from a change in ServiceTitan to the SMS accepted by Twilio, with the daemon running.
+
+    .venv/bin/python tests/benchmarks/bench_event_latency.py [--changes 20] [--size small]
+        [--sync-interval 30] [--gap 8 20] [--seed 1] [--keep]
+
+The platform runs as in production, every piece in its own process: the simulators
+(`perfect-catch simulate`, anchored today), a first load (`perfect-catch run-once`), then the
+Dagster daemon (`dagster-daemon run`) with every schedule and sensor on and the fast lane of the
+event-raising entities every `--sync-interval` seconds (`ST_EVENT_SYNC_INTERVAL_SECONDS`).
+
+Each change books a job with an appointment for tomorrow for a different customer who can be
+texted, through the ServiceTitan API (`POST jpm/v2/tenant/{t}/jobs`), at a random gap after the
+previous one (`--gap`), so the changes land at every phase of the sensors' ticks. The latency of a
+change runs from the API's answer to the moment the Twilio simulator accepted the appointment
+confirmation (`date_created` of the message); the stages in between are read from the warehouse:
+when the appointment row was synced, the `appointment_created` event emitted, the workflow
+instance created and the outbox row written. Quiet hours are switched off: they defer a text on
+purpose, which is not latency. Reports the median and the worst of the changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from perfect_catch.automation.consent import suppression_reason
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Change:
+    customer_id: int
+    phone: str
+    booked_at: datetime
+    job_id: int = 0
+    appointment_id: int = 0
+    stages: dict[str, datetime] = field(default_factory=dict)
+
+    def seconds(self, stage: str) -> float | None:
+        moment = self.stages.get(stage)
+        return None if moment is None else (moment - self.booked_at).total_seconds()
+
+
+def start_simulator(env: dict[str, str], size: str, seed: int) -> tuple[subprocess.Popen, dict]:
+    proc = subprocess.Popen(
+        [
+            str(BIN / "perfect-catch"),
+            "simulate",
+            "--port",
+            "0",
+            "--size",
+            size,
+            "--seed",
+            str(seed),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    first: dict[str, str] = {}
+    while "SIMULATOR_URL" not in first:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the simulator exited before printing its environment")
+        key, _, value = line.strip().partition("=")
+        first[key] = value
+    for _ in range(100):
+        try:
+            return proc, httpx.get(first["SIMULATOR_URL"] + "/_admin/env", timeout=2).json()
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("the simulator does not answer")
+
+
+def texting_customers(engine: sa.Engine, tenant: int, count: int, seed: int) -> list[tuple]:
+    """Active customers with a textable phone and a location, none sharing a phone."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                """
+                select distinct on (c.phone) c.customer_id, c.phone, l.location_id
+                from marts.customers c
+                join staging.stg_servicetitan__locations l
+                    on l.tenant_id = c.tenant_id and l.customer_id = c.customer_id
+                where c.tenant_id = :t and c.is_active and not c.is_merged
+                    and c.phone is not null and not c.do_not_text
+                    and l.is_active
+                    and not exists (
+                        select 1 from automation.messaging_opt_outs o
+                        where o.channel = 'sms' and o.address = c.phone and o.opted_out)
+                    and not exists (
+                        select 1 from automation.outbox b
+                        where b.tenant_id = c.tenant_id and b.customer_id = c.customer_id)
+                order by c.phone, c.customer_id
+                """
+            ),
+            {"t": tenant},
+        ).all()
+        # The platform's own consent model (ServiceTitan flags, opt-outs), as the dispatcher asks.
+        rows = [
+            tuple(row)
+            for row in rows
+            if suppression_reason(
+                conn, tenant_id=tenant, customer_id=row[0], channel="sms", address=row[1]
+            )
+            is None
+        ]
+    if len(rows) < count:
+        raise RuntimeError(f"only {len(rows)} customers can be texted; {count} are needed")
+    return random.Random(seed).sample(rows, count)
+
+
+def reference_ids(engine: sa.Engine, tenant: int) -> dict[str, int]:
+    """A job type with its business unit, and a campaign, to book with."""
+    with engine.connect() as conn:
+        job_type = conn.execute(
+            sa.text(
+                "select id, (raw->'businessUnitIds'->>0)::bigint from servicetitan.st_job_types "
+                "where tenant_id = :t and active "
+                "and jsonb_array_length(raw->'businessUnitIds') > 0 order by id limit 1"
+            ),
+            {"t": tenant},
+        ).one()
+        campaign = conn.execute(
+            sa.text(
+                "select id from servicetitan.st_campaigns where tenant_id = :t and active "
+                "order by id limit 1"
+            ),
+            {"t": tenant},
+        ).scalar_one()
+    return {"jobTypeId": job_type[0], "businessUnitId": job_type[1], "campaignId": campaign}
+
+
+def book(client, tenant: int, refs: dict[str, int], customer: tuple, slot: int) -> dict:
+    customer_id, _phone, location_id = customer
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(
+        hour=15, minute=0, second=0, microsecond=0
+    ) + timedelta(hours=slot % 6, days=slot // 6)
+    return client.post(
+        "jpm",
+        "jobs",
+        json={
+            "customerId": customer_id,
+            "locationId": location_id,
+            **refs,
+            "summary": "latency benchmark",
+            "appointments": [
+                {
+                    "start": start.isoformat().replace("+00:00", "Z"),
+                    "end": (start + timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
+                    "arrivalWindowStart": start.isoformat().replace("+00:00", "Z"),
+                    "arrivalWindowEnd": (start + timedelta(hours=2))
+                    .isoformat()
+                    .replace("+00:00", "Z"),
+                }
+            ],
+        },
+    )
+
+
+STAGES_SQL = sa.text(
+    """
+    select
+        (select max(synced_at) from servicetitan.st_appointments
+            where tenant_id = :t and id = :a) as synced,
+        (select min(emitted_at) from events.workflow_events
+            where event_type = 'appointment_created' and appointment_id = :a) as emitted,
+        i.created_at as instance, i.status as instance_status, i.stop_reason,
+        o.created_at as queued, o.status, o.provider_id, o.last_error
+    from (select 1) as one
+    left join automation.workflow_instances i
+        on i.definition_name = 'appointment_confirmation' and i.appointment_id = :a
+    left join automation.outbox o on o.instance_id = i.id and o.channel = 'sms'
+    """
+)
+
+
+def poll(engine: sa.Engine, twilio: httpx.Client, sim_env: dict, tenant: int, change: Change):
+    """Fill in the stages reached so far; True once Twilio has accepted the text."""
+    with engine.connect() as conn:
+        row = conn.execute(STAGES_SQL, {"t": tenant, "a": change.appointment_id}).one()
+    for stage in ("synced", "emitted", "instance", "queued"):
+        if getattr(row, stage) is not None:
+            change.stages[stage] = getattr(row, stage)
+    if row.provider_id and "accepted" not in change.stages:
+        sid = sim_env["TWILIO_ACCOUNT_SID"]
+        message = twilio.get(f"/2010-04-01/Accounts/{sid}/Messages/{row.provider_id}.json").json()
+        change.stages["accepted"] = parsedate_to_datetime(message["date_created"])
+    if row.status in ("failed", "suppressed"):
+        raise RuntimeError(f"appointment {change.appointment_id}: {row.status} {row.last_error}")
+    if row.instance_status in ("stopped", "failed") and row.provider_id is None:
+        what = f"workflow {row.instance_status}: {row.stop_reason}"
+        raise RuntimeError(f"appointment {change.appointment_id}: {what}")
+    return "accepted" in change.stages
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--size", default="small", choices=("small", "medium", "large"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sync-interval", type=int, default=30)
+    parser.add_argument("--gap", type=float, nargs=2, default=(8.0, 20.0))
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="pc-latency-"))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ST_", "GHL_", "CALLRAIL_", "TWILIO_", "SENDGRID_", "ANTHROPIC_"))
+        and k not in ("DATABASE_URL", "DAGSTER_HOME", "SIM_ANCHOR_DATE")
+    }
+    env.update(
+        PERFECT_CATCH_HOME=str(work / "home"),
+        PERFECT_CATCH_ENV_FILE=os.devnull,
+        SCHEDULES_DEFAULT_ON="true",
+        ST_EVENT_SYNC_INTERVAL_SECONDS=str(args.sync_interval),
+        MESSAGING_QUIET_HOURS_START="00:00",
+        MESSAGING_QUIET_HOURS_END="00:00",
+        PATH=os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
+    )
+    processes: list[subprocess.Popen] = []
+    try:
+        sim, sim_env = start_simulator(env, args.size, args.seed)
+        processes.append(sim)
+        env.update(sim_env)
+        os.environ.clear()
+        os.environ.update(env)
+        from perfect_catch.connectors.servicetitan import ServiceTitanClient
+        from perfect_catch.instance import ensure_instance
+        from perfect_catch.settings import get_settings
+        from perfect_catch.warehouse.engine import get_engine
+
+        started = time.monotonic()
+        subprocess.run(
+            [str(BIN / "perfect-catch"), "db", "upgrade"],
+            env=env,
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        subprocess.run(
+            [str(BIN / "perfect-catch"), "run-once"],
+            env=env,
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=(work / "run-once.log").open("w"),
+        )
+        print(f"first load (run-once): {time.monotonic() - started:.0f} s", flush=True)
+        settings = get_settings()
+        env["DAGSTER_HOME"] = str(ensure_instance(settings))
+        daemon_log = (work / "daemon.log").open("w")
+        processes.append(
+            subprocess.Popen(
+                [str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
+                env=env,
+                cwd=ROOT,
+                stdout=daemon_log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        engine = get_engine()
+        tenant = settings.st_tenant_ids[0]
+        customers = texting_customers(engine, tenant, args.changes, args.seed)
+        refs = reference_ids(engine, tenant)
+        print("daemon started; letting the first ticks settle for 60 s", flush=True)
+        time.sleep(60)
+
+        rng = random.Random(args.seed)
+        changes: list[Change] = []
+        twilio = httpx.Client(
+            base_url=sim_env["TWILIO_API_URL"],
+            auth=(sim_env["TWILIO_ACCOUNT_SID"], sim_env["TWILIO_AUTH_TOKEN"]),
+            timeout=10,
+        )
+        with ServiceTitanClient.from_settings(settings, tenant) as client:
+            next_at = time.monotonic()
+            pending: list[Change] = []
+            while len(changes) < args.changes or pending:
+                if len(changes) < args.changes and time.monotonic() >= next_at:
+                    customer = customers[len(changes)]
+                    job = book(client, tenant, refs, customer, len(changes))
+                    change = Change(customer[0], customer[1], datetime.now(UTC))
+                    change.job_id = job["id"]
+                    change.appointment_id = job["firstAppointmentId"]
+                    changes.append(change)
+                    pending.append(change)
+                    next_at = time.monotonic() + rng.uniform(*args.gap)
+                for change in list(pending):
+                    if poll(engine, twilio, sim_env, tenant, change):
+                        pending.remove(change)
+                        print(
+                            f"change {changes.index(change) + 1:>2}: appointment "
+                            f"{change.appointment_id} → SMS accepted after "
+                            f"{change.seconds('accepted'):5.1f} s",
+                            flush=True,
+                        )
+                    elif (datetime.now(UTC) - change.booked_at).total_seconds() > args.timeout:
+                        raise RuntimeError(
+                            f"appointment {change.appointment_id}: no SMS after {args.timeout} s "
+                            f"(stages reached: {sorted(change.stages)}); see {work}/daemon.log"
+                        )
+                time.sleep(0.5)
+        report(changes)
+        return 0
+    finally:
+        for proc in reversed(processes):
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if not args.keep:
+            subprocess.run(
+                [str(BIN / "perfect-catch"), "db", "stop"],
+                env=env,
+                check=False,
+                stdout=subprocess.DEVNULL,
+            )
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"work directory kept: {work}")
+
+
+def report(changes: list[Change]) -> None:
+    stages = ("synced", "emitted", "instance", "queued", "accepted")
+    print("\nchange  " + "".join(f"{stage:>10}" for stage in stages))
+    for n, change in enumerate(changes, 1):
+        cells = "".join(f"{change.seconds(stage) or float('nan'):10.1f}" for stage in stages)
+        print(f"{n:>6}  {cells}")
+    print(f"\n{'stage (s after the change)':<28}{'median':>8}{'worst':>8}")
+    for stage in stages:
+        values = [v for c in changes if (v := c.seconds(stage)) is not None]
+        if values:
+            print(f"{stage:<28}{statistics.median(values):8.1f}{max(values):8.1f}")
+    latencies = sorted(c.seconds("accepted") or 0.0 for c in changes)
+    print(
+        f"\nchange → SMS accepted, {len(latencies)} changes: median "
+        f"{statistics.median(latencies):.1f} s, worst {latencies[-1]:.1f} s (target < 60 s)"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
