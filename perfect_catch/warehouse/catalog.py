@@ -536,6 +536,20 @@ ENTITIES: tuple[EntitySpec, ...] = (
 
 BY_NAME: dict[str, EntitySpec] = {spec.name: spec for spec in ENTITIES}
 
+EVENT_ENTITIES: tuple[str, ...] = (
+    "customers",
+    "customer_contacts",
+    "locations",
+    "jobs",
+    "appointments",
+    "appointment_assignments",
+    "estimates",
+    "invoices",
+    "payments",
+)
+"""The entities the business events are built from: the event lane
+(`ST_EVENT_SYNC_INTERVAL_SECONDS`) syncs these, and the incremental schedule leaves them to it."""
+
 
 def get_entity(name: str) -> EntitySpec:
     """The spec named `name`, or a KeyError that lists the known names."""

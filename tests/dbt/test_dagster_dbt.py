@@ -8,22 +8,23 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from perfect_catch.defs.dbt.assets import perfect_catch_dbt
+from perfect_catch.defs.dbt.assets import perfect_catch_dbt, perfect_catch_dbt_events
 from perfect_catch.defs.dbt.project import dbt_project
 from perfect_catch.defs.dbt.resources import resources as dbt_resources
 from perfect_catch.defs.dbt.translator import TABLE_TO_ENTITY
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.warehouse import dbt_runner
-from perfect_catch.warehouse.dbt_env import dbt_env
 from perfect_catch.warehouse.catalog import ENTITIES
+from perfect_catch.warehouse.dbt_env import dbt_env
 
 WORKFLOW_EVENTS = dg.AssetKey(["events", "workflow_events"])
+DBT_ASSETS = (perfect_catch_dbt, perfect_catch_dbt_events)
 
 
 @pytest.fixture(scope="module")
 def graph() -> dg.AssetGraph:
     resources = {**dbt_resources().resources, "warehouse": WarehouseResource()}
-    return dg.Definitions(assets=[perfect_catch_dbt], resources=resources).resolve_asset_graph()
+    return dg.Definitions(assets=DBT_ASSETS, resources=resources).resolve_asset_graph()
 
 
 def _upstream(graph: dg.AssetGraph, key: dg.AssetKey) -> set[dg.AssetKey]:
@@ -67,23 +68,26 @@ def test_events_descend_from_the_servicetitan_sync_assets(graph: dg.AssetGraph) 
 
 
 def test_every_dbt_asset_is_described_and_rebuilt_after_syncs(graph: dg.AssetGraph) -> None:
-    keys = perfect_catch_dbt.keys
+    keys = {key for assets in DBT_ASSETS for key in assets.keys}
     assert WORKFLOW_EVENTS in keys and len(keys) > 30
     for key in keys:
         node = graph.get(key)
         assert node.description, key
         assert node.automation_condition is not None, key
         assert node.metadata["dagster/table_name"] == ".".join(key.path)
-    checks = {c.name for c in perfect_catch_dbt.check_keys if c.asset_key == WORKFLOW_EVENTS}
+    check_keys = {c for assets in DBT_ASSETS for c in assets.check_keys}
+    checks = {c.name for c in check_keys if c.asset_key == WORKFLOW_EVENTS}
     assert "unique_workflow_events_event_id" in checks
-    assert "assert_event_ids_are_stable" in {c.name for c in perfect_catch_dbt.check_keys}
+    assert "assert_event_ids_are_stable" in {c.name for c in check_keys}
+    assert WORKFLOW_EVENTS in perfect_catch_dbt_events.keys
+    assert not {k for k in perfect_catch_dbt.keys if k.path[0] == "events"}
 
 
 def test_materializing_through_dagster_builds_in_the_warehouse(database_url: str) -> None:
     key = dg.AssetKey(["staging", "stg_servicetitan__business_units"])
     started = time.time() - 1
     result = dg.materialize(
-        [perfect_catch_dbt],
+        list(DBT_ASSETS),
         selection=[key],
         resources={
             **dbt_resources().resources,

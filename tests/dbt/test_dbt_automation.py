@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from perfect_catch.defs.dbt.assets import perfect_catch_dbt
+from perfect_catch.defs.dbt.assets import perfect_catch_dbt, perfect_catch_dbt_events
 from perfect_catch.defs.dbt.resources import resources as dbt_resources
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.warehouse.catalog import ENTITIES
 
+DBT_ASSETS = (perfect_catch_dbt, perfect_catch_dbt_events)
+WORKFLOW_EVENTS = dg.AssetKey(["events", "workflow_events"])
 T0 = datetime(2026, 1, 5, 10, 1, tzinfo=UTC)
 
 
@@ -23,10 +25,10 @@ def test_events_follow_syncs_views_follow_code_and_marts_follow_their_cron() -> 
     instance = dg.DagsterInstance.ephemeral()
     syncs = [dg.AssetSpec(dg.AssetKey(["servicetitan", spec.name])) for spec in ENTITIES]
     defs = dg.Definitions(
-        assets=[perfect_catch_dbt, *syncs],
+        assets=[*DBT_ASSETS, *syncs],
         resources={**dbt_resources().resources, "warehouse": WarehouseResource()},
     )
-    models = set(perfect_catch_dbt.keys)
+    models = {key for assets in DBT_ASSETS for key in assets.keys}
     assert {_layer(k) for k in models} == {"staging", "marts", "events"}
 
     def requested(at: datetime, cursor=None):
@@ -34,6 +36,11 @@ def test_events_follow_syncs_views_follow_code_and_marts_follow_their_cron() -> 
             defs=defs, instance=instance, evaluation_time=at, cursor=cursor
         )
         return {k for k in models if result.get_num_requested(k)}, result.cursor
+
+    def built(keys: set[dg.AssetKey]) -> None:
+        """Record materializations in build order: `workflow_events` after the models it reads."""
+        for key in sorted(keys, key=lambda k: k.path[-1] == "workflow_events"):
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
 
     # Built once (Dagster never acts on a condition's first evaluation; installs build with
     # `perfect-catch run-once` or `dbt build`), after that a quiet tick requests nothing.
@@ -49,8 +56,19 @@ def test_events_follow_syncs_views_follow_code_and_marts_follow_their_cron() -> 
     assert {k.path[1] for k in after_sync} >= {"job_created", "job_completed", "workflow_events"}
     assert {_layer(k) for k in after_sync} == {"events"}
     assert dg.AssetKey(["events", "estimate_created"]) not in after_sync
-    for key in after_sync:
-        instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    built(after_sync)
+
+    # A payments sync: the overdue reminders, which read payments through views, follow it,
+    # and workflow_events after them (on the same tick or the next).
+    instance.report_runless_asset_event(dg.AssetMaterialization(["servicetitan", "payments"]))
+    after_payments: set[dg.AssetKey] = set()
+    for minute in (3, 4, 5):
+        ticked, cursor = requested(T0 + timedelta(minutes=minute), cursor)
+        built(ticked)
+        after_payments |= ticked
+    assert dg.AssetKey(["events", "invoice_overdue"]) in after_payments
+    assert WORKFLOW_EVENTS in after_payments
+    assert {_layer(k) for k in after_payments} == {"events"}
 
     # The marts' cron (every 15 minutes) ticks at 10:15: the marts, and no view.
     on_tick, cursor = requested(T0 + timedelta(minutes=15), cursor)

@@ -16,6 +16,7 @@ from perfect_catch.defs.servicetitan.resources import ServiceTitanResource
 from perfect_catch.defs.servicetitan.schedules import build_sync_schedules
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.settings import load_settings
+from perfect_catch.warehouse.catalog import EVENT_ENTITIES
 
 
 def _resources(simulator, database_url: str) -> dict:
@@ -90,6 +91,25 @@ def test_schedules_request_one_run_per_idle_tenant(monkeypatch) -> None:
         )
         requests = incremental(context)
         assert [r.partition_key for r in requests] == ["22"]
+        assert requests[0].asset_selection is None  # every entity
+
+
+def test_with_the_event_lane_on_the_incremental_schedule_leaves_its_entities_to_it(
+    monkeypatch,
+) -> None:
+    monkeypatch.setenv("ST_EVENT_SYNC_INTERVAL_SECONDS", "30")
+    assets = build_servicetitan_assets([11])
+    incremental, full = build_sync_schedules(assets, load_settings())
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2026, 11, 26, 9, 5, tzinfo=UTC)
+        )
+        [request] = incremental(context)
+        synced = {key.path[-1] for key in request.asset_selection}
+        assert synced == {a.key.path[-1] for a in assets} - set(EVENT_ENTITIES)
+        assert {"technicians", "job_types", "installed_equipment"} <= synced
+        [nightly] = full(context)
+        assert nightly.asset_selection is None  # the full refresh still rereads everything
 
 
 def test_event_sync_sensor_is_off_by_default_and_fast_when_set(monkeypatch) -> None:

@@ -5,7 +5,11 @@
     the invoice was paid never fires. Time-based, so unpaid invoices are looked at on each
     build whether or not they changed; an incremental build looks only for thresholds passed
     within backfill_max_age_days (an older one found now would be history, `is_backfill`),
-    which bounds the work by recent due dates instead of every unpaid invoice ever. -#}
+    which bounds the work by recent due dates instead of every unpaid invoice ever.
+    It reads the raw tables through staging views; the two lines below name them as its
+    sources, so the model rebuilds after every invoices and payments sync. -#}
+-- depends_on: {{ source('servicetitan', 'st_invoices') }}
+-- depends_on: {{ source('servicetitan', 'st_payments') }}
 with
 
 thresholds as (

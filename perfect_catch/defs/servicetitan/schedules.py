@@ -1,5 +1,8 @@
 """When ServiceTitan syncs run: incremental every few minutes, a full refresh every night.
 
+With the event lane on (`ST_EVENT_SYNC_INTERVAL_SECONDS`), the incremental runs leave the
+entities that raise events to it, so the two never sync the same feed twice over.
+
 Both request one run per tenant. A tenant whose previous sync is still queued or running is
 skipped, so there is one run per (tenant, entity) at a time; the sync engine's advisory lock
 guards the same thing against runs started by hand.
@@ -10,6 +13,7 @@ import dagster as dg
 from perfect_catch.defs.runs import has_active_run
 from perfect_catch.defs.servicetitan.assets import GROUP, servicetitan_assets
 from perfect_catch.settings import Settings, get_settings
+from perfect_catch.warehouse.catalog import EVENT_ENTITIES
 
 
 def build_sync_job(assets: list[dg.AssetsDefinition]):
@@ -32,6 +36,7 @@ def _requests(
     tenants: list[str],
     kind: str,
     run_config: dict,
+    asset_selection: list[dg.AssetKey] | None = None,
 ):
     if not tenants:
         return dg.SkipReason("ST_TENANT_IDS is empty: no tenant to sync")
@@ -46,6 +51,7 @@ def _requests(
                 partition_key=tenant,
                 run_config=run_config,
                 tags={"sync_kind": kind},
+                asset_selection=asset_selection,
             )
         )
     return requests or dg.SkipReason("every tenant's previous sync is still running")
@@ -56,6 +62,8 @@ def build_sync_schedules(
 ) -> tuple[dg.ScheduleDefinition, dg.ScheduleDefinition]:
     """The incremental and the nightly full-refresh schedule of `assets`' sync job."""
     job = build_sync_job(assets)
+    lane = settings.st_event_sync_interval_seconds > 0
+    incremental_keys = [a.key for a in assets if not (lane and a.key.path[-1] in EVENT_ENTITIES)]
     partitions = assets[0].partitions_def
     tenants = list(partitions.get_partition_keys()) if partitions else []
     status = (
@@ -71,11 +79,17 @@ def build_sync_schedules(
         execution_timezone=settings.st_timezone,
         default_status=status,
         description="Incremental ServiceTitan sync of every tenant from the stored continuation "
-        "tokens (ST_INCREMENTAL_CRON, default every 5 minutes).",
-        metadata={"cadence": settings.st_incremental_cron, "tenants": ", ".join(tenants)},
+        "tokens (ST_INCREMENTAL_CRON, default every 5 minutes); with the event lane on, of the "
+        "entities it does not sync.",
+        metadata={
+            "cadence": settings.st_incremental_cron,
+            "tenants": ", ".join(tenants),
+            "entities": ", ".join(key.path[-1] for key in incremental_keys),
+        },
     )
     def incremental(context: dg.ScheduleEvaluationContext):
-        return _requests(context, job.name, tenants, "incremental", {})
+        selection = incremental_keys if lane else None
+        return _requests(context, job.name, tenants, "incremental", {}, selection)
 
     @dg.schedule(
         name="servicetitan_full_refresh_schedule",

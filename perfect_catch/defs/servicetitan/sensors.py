@@ -23,21 +23,10 @@ from perfect_catch.defs.runs import has_active_run
 from perfect_catch.defs.servicetitan.assets import servicetitan_assets
 from perfect_catch.defs.workflows.assets import WORKFLOWS_STARTED
 from perfect_catch.settings import Settings, get_settings
+from perfect_catch.warehouse.catalog import EVENT_ENTITIES
 
 #: How often the sensor looks; the interval itself is `ST_EVENT_SYNC_INTERVAL_SECONDS`.
 POLL_SECONDS = 5
-
-EVENT_ENTITIES = (
-    "customers",
-    "customer_contacts",
-    "locations",
-    "jobs",
-    "appointments",
-    "appointment_assignments",
-    "estimates",
-    "invoices",
-    "payments",
-)
 
 
 def build_event_sync_sensor(
