@@ -21,9 +21,11 @@ purpose, which is not latency. Reports the median and the worst of the changes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -277,6 +279,7 @@ def main() -> int:
                 cwd=ROOT,
                 stdout=daemon_log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its code server and runs are stopped with it
             )
         )
         engine = get_engine()
@@ -325,11 +328,7 @@ def main() -> int:
         return 0
     finally:
         for proc in reversed(processes):
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _stop(proc)
         if not args.keep:
             subprocess.run(
                 [str(BIN / "perfect-catch"), "db", "stop"],
@@ -340,6 +339,21 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
         else:
             print(f"work directory kept: {work}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a process and, when it leads its own session (the daemon), everything it started."""
+    group = os.getpgid(proc.pid) if proc.poll() is None else None
+    signal_to = (lambda sig: os.killpg(group, sig)) if group == proc.pid else proc.send_signal
+    signal_to(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        signal_to(signal.SIGKILL)
+    if group == proc.pid:
+        time.sleep(1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
 
 
 def report(changes: list[Change]) -> None:
