@@ -107,6 +107,19 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
     eng.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _no_leftover_dagster_state_storage() -> Iterator[None]:
+    """Each test starts without a Dagster state storage in its context.
+
+    Entering a `DagsterInstance` puts its state storage in a context variable that loading any
+    `Definitions` reads; an instance a test left behind (a sensor or schedule context's, say)
+    makes a later test's definitions fail with "undefined DagsterInstance weakref"."""
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield
+
+
 @pytest.fixture
 def simulator(monkeypatch: pytest.MonkeyPatch):
     """All simulators on an ephemeral port (seed 7, small tenant), their env vars applied."""
