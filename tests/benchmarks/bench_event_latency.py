@@ -38,6 +38,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from simulator_process import start_simulator
 
 from perfect_catch.automation.consent import suppression_reason
 
@@ -57,38 +58,6 @@ class Change:
     def seconds(self, stage: str) -> float | None:
         moment = self.stages.get(stage)
         return None if moment is None else (moment - self.booked_at).total_seconds()
-
-
-def start_simulator(env: dict[str, str], size: str, seed: int) -> tuple[subprocess.Popen, dict]:
-    proc = subprocess.Popen(
-        [
-            str(BIN / "perfect-catch"),
-            "simulate",
-            "--port",
-            "0",
-            "--size",
-            size,
-            "--seed",
-            str(seed),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    first: dict[str, str] = {}
-    while "SIMULATOR_URL" not in first:
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the simulator exited before printing its environment")
-        key, _, value = line.strip().partition("=")
-        first[key] = value
-    for _ in range(100):
-        try:
-            return proc, httpx.get(first["SIMULATOR_URL"] + "/_admin/env", timeout=2).json()
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("the simulator does not answer")
 
 
 def texting_customers(engine: sa.Engine, tenant: int, count: int, seed: int) -> list[tuple]:
@@ -242,7 +211,7 @@ def main() -> int:
     )
     processes: list[subprocess.Popen] = []
     try:
-        sim, sim_env = start_simulator(env, args.size, args.seed)
+        sim, sim_env = start_simulator(args.size, args.seed, env)
         processes.append(sim)
         env.update(sim_env)
         os.environ.clear()

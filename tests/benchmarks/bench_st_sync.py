@@ -32,6 +32,7 @@ import httpx
 import psutil
 import psycopg
 import sqlalchemy as sa
+from simulator_process import start_simulator
 
 SYNC_CHILD = """
 import json, resource, sys, time
@@ -48,41 +49,6 @@ out = result.metadata()
 out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
-
-
-def start_simulator(size: str, seed: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "perfect_catch.cli",
-            "simulate",
-            "--port",
-            "0",
-            "--size",
-            size,
-            "--seed",
-            str(seed),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    env: dict[str, str] = {}
-    while "ST_TENANT_IDS" not in env:
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the simulator exited before printing its environment")
-        key, _, value = line.strip().partition("=")
-        env[key] = value
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(env["SIMULATOR_URL"] + "/_admin/faults", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    return proc, env
 
 
 def run_sync(env: dict[str, str], entity: str, tenant: int, full: bool) -> dict:

@@ -1,0 +1,40 @@
+"""The simulators in a process of their own, for the benchmarks: as in production, the APIs the
+platform calls are elsewhere, not threads of the process being measured."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+
+import httpx
+
+
+def start_simulator(
+    size: str, seed: int, env: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """`perfect-catch simulate` on a free port; the process and the environment it prints."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perfect_catch.cli", "simulate", "--port", "0"]
+        + ["--size", size, "--seed", str(seed)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=None if env is None else dict(env),
+    )
+    assert proc.stdout is not None
+    first: dict[str, str] = {}
+    while "SIMULATOR_URL" not in first:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the simulator exited before printing its environment")
+        key, _, value = line.strip().partition("=")
+        first[key] = value
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            return proc, httpx.get(first["SIMULATOR_URL"] + "/_admin/env", timeout=2).json()
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the simulator does not answer")
