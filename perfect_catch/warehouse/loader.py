@@ -533,6 +533,7 @@ def _prepare(
     match_timestamp = _TIMESTAMP_FAST.fullmatch
     dumps = orjson.dumps
     for record in records:
+        body: bytes | None = None
         if fast_checks is not None and single_modified is not None and type(record) is dict:
             rid = record.get("id")
             modified = record.get(single_modified)
@@ -548,23 +549,17 @@ def _prepare(
                         _check_children(record, children)
                     body = dumps(record)
                 except (RecordError, TypeError):
-                    pass
-                else:
-                    if b"\\u0000" not in body:
-                        if _add_row(rows, rid, modified, body) and lines is not None:
-                            line = _direct_line(record, rid, modified, body, direct_columns)
-                            if line is None:
-                                lines = None
-                            else:
-                                lines[rid] = line
-                        continue
-        try:
-            rid, modified, body = _check_record(record, checks, modified_fields, children)
-        except _Rejected as rejected:
-            rejects.append(rejected.reject)
-            if rejected.rid is not None:
-                rejected_ids.append(rejected.rid)
-            continue
+                    body = None
+                if body is not None and b"\\u0000" in body:
+                    body = None  # the full checks say why
+        if body is None:
+            try:
+                rid, modified, body = _check_record(record, checks, modified_fields, children)
+            except _Rejected as rejected:
+                rejects.append(rejected.reject)
+                if rejected.rid is not None:
+                    rejected_ids.append(rejected.rid)
+                continue
         if _add_row(rows, rid, modified, body) and lines is not None:
             line = _direct_line(record, rid, modified, body, direct_columns)
             if line is None:
