@@ -25,6 +25,7 @@ share of the wall), the time of the `workflow_events` model alone, and the event
 After the load it prints the size of the loaded tables and of the events
 (`pg_total_relation_size`), from which a larger tenant's disk can be estimated.
 
+The simulator runs in a process of its own (as in production, the API is elsewhere).
 `--customers N` scales the `large` tenant to N customers (everything else in proportion). The
 database grows with it: at 100k customers the loaded tables took 1.6 GB and the events 1.9 GB
 (3.5 GB in all), the initial sync 10 minutes and the initial build 3 minutes on a busy 2-core
@@ -48,10 +49,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+import httpx
+from simulator_process import start_simulator
+
 from perfect_catch.connectors.servicetitan import ServiceTitanClient
 from perfect_catch.settings import load_settings
-from perfect_catch.simulators.server import SimulatorServer
-from perfect_catch.simulators.servicetitan import universe
 from perfect_catch.warehouse import dbt_runner, migrate
 from perfect_catch.warehouse.catalog import ENTITIES, EntitySpec
 from perfect_catch.warehouse.engine import create_engine
@@ -109,12 +111,12 @@ def event_entities() -> list[EntitySpec]:
 
 
 def sync(
-    engine: sa.Engine, sim: SimulatorServer, url: str, entities: list[EntitySpec]
+    engine: sa.Engine, sim_env: dict[str, str], url: str, entities: list[EntitySpec]
 ) -> tuple[int, float]:
     """Incremental sync of `entities` (the first one loads everything): (records, seconds)."""
-    st_env = {k.lower(): v for k, v in sim.env.items() if k.startswith("ST_")}
+    st_env = {k.lower(): v for k, v in sim_env.items() if k.startswith("ST_")}
     settings = load_settings(database_url=url, **st_env)
-    tenant = sim.system("servicetitan").tenant_ids[0]
+    tenant = int(sim_env["ST_TENANT_IDS"].split(",")[0])
     started = time.monotonic()
     records = 0
     with ServiceTitanClient.from_settings(settings, tenant) as client:
@@ -185,16 +187,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("SIM_ST_RATE_LIMIT", "0")
     label = args.size
     if args.customers:
-        universe.CUSTOMER_TARGET["large"] = args.customers
         args.size, label = "large", f"large_{args.customers}"
 
     entities = event_entities()
     url = database_url(label, args.home.resolve())
     engine = create_engine(url)
-    with SimulatorServer(seed=args.seed, size=args.size, port=0) as sim:
-        st = sim.system("servicetitan")
+    sim, sim_env = start_simulator(args.size, args.seed, customers=args.customers)
+    try:
         print(f"initial sync ({label}): {', '.join(spec.name for spec in entities)}", flush=True)
-        records, seconds = sync(engine, sim, url, entities)
+        records, seconds = sync(engine, sim_env, url, entities)
         print(f"initial sync: {records:,} records written in {seconds:.0f} s", flush=True)
         dbt_runner.invoke(["run", "--select", f"+{EVENTS}", "--exclude", EVENTS], url=url).check()
 
@@ -202,12 +203,19 @@ def main(argv: list[str] | None = None) -> int:
             build("full rebuild (--full-refresh)", url, engine, full_refresh=True)
         print_sizes(engine)
 
-        st.advance(args.days)
-        records, seconds = sync(engine, sim, url, entities)
+        httpx.post(
+            f"{sim_env['SIMULATOR_URL']}/servicetitan/_admin/advance",
+            json={"days": args.days},
+            timeout=600,
+        ).raise_for_status()
+        records, seconds = sync(engine, sim_env, url, entities)
         print(f"incremental sync of {args.days} day(s): {records:,} records in {seconds:.1f} s")
         build("incremental after the sync", url, engine, full_refresh=False)
         for _ in range(args.repeat):
             build("incremental, nothing new", url, engine, full_refresh=False)
+    finally:
+        sim.terminate()
+        sim.wait()
     engine.dispose()
     return 0
 

@@ -11,12 +11,22 @@ from collections.abc import Mapping
 import httpx
 
 
+# `perfect-catch simulate` with the large tenant scaled to argv[1] customers.
+_SCALED = (
+    "import sys; from perfect_catch.simulators.servicetitan import universe; "
+    "universe.CUSTOMER_TARGET['large'] = int(sys.argv.pop(1)); "
+    "from perfect_catch.cli import app; app(prog_name='perfect-catch')"
+)
+
+
 def start_simulator(
-    size: str, seed: int, env: Mapping[str, str] | None = None
+    size: str, seed: int, env: Mapping[str, str] | None = None, customers: int | None = None
 ) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """`perfect-catch simulate` on a free port; the process and the environment it prints."""
+    """`perfect-catch simulate` on a free port; the process and the environment it prints.
+    `customers` scales the `large` tenant (everything else in proportion)."""
+    command = ["-m", "perfect_catch.cli"] if customers is None else ["-c", _SCALED, str(customers)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "perfect_catch.cli", "simulate", "--port", "0"]
+        [sys.executable, *command, "simulate", "--port", "0"]
         + ["--size", size, "--seed", str(seed)],
         stdout=subprocess.PIPE,
         text=True,
