@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+from dagster_dbt import dbt_assets
 
-from perfect_catch.defs.dbt.assets import perfect_catch_dbt, perfect_catch_dbt_events
+from perfect_catch.defs.dbt.assets import EVENT_MODELS, perfect_catch_dbt, perfect_catch_dbt_events
+from perfect_catch.defs.dbt.project import dbt_project
 from perfect_catch.defs.dbt.resources import resources as dbt_resources
+from perfect_catch.defs.dbt.translator import PerfectCatchDbtTranslator
 from perfect_catch.defs.warehouse.resources import WarehouseResource
+from perfect_catch.settings import get_settings
 from perfect_catch.warehouse.catalog import ENTITIES
 
 DBT_ASSETS = (perfect_catch_dbt, perfect_catch_dbt_events)
@@ -74,3 +78,40 @@ def test_events_follow_syncs_views_follow_code_and_marts_follow_their_cron() -> 
     on_tick, cursor = requested(T0 + timedelta(minutes=15), cursor)
     assert on_tick and {_layer(k) for k in on_tick} == {"marts"}
     assert {k for k in models if _layer(k) == "marts"} == on_tick
+
+
+def test_with_the_event_lane_on_its_runs_alone_build_the_event_models(monkeypatch) -> None:
+    """The lane's run builds the event models after its syncs; the 5-minute schedule's syncs
+    (technicians, job types…) must not start a second build that holds the pool it needs."""
+    monkeypatch.setenv("ST_EVENT_SYNC_INTERVAL_SECONDS", "30")
+    get_settings.cache_clear()
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        dagster_dbt_translator=PerfectCatchDbtTranslator(),
+        select=EVENT_MODELS,
+        name="events_with_the_lane_on",
+    )
+    def events(context):  # never run: only its automation conditions are evaluated
+        yield from ()
+
+    instance = dg.DagsterInstance.ephemeral()
+    syncs = [dg.AssetSpec(dg.AssetKey(["servicetitan", spec.name])) for spec in ENTITIES]
+    defs = dg.Definitions(assets=[events, *syncs])
+    models = set(events.keys)
+    assert dg.AssetKey(["events", "job_created"]) in models
+
+    def requested(at: datetime, cursor=None):
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, evaluation_time=at, cursor=cursor
+        )
+        return {k for k in models if result.get_num_requested(k)}, result.cursor
+
+    _, cursor = requested(T0)
+    for key in models:
+        instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    for minute, entity in enumerate(("technicians", "job_types", "jobs"), start=1):
+        instance.report_runless_asset_event(dg.AssetMaterialization(["servicetitan", entity]))
+        after_sync, cursor = requested(T0 + timedelta(minutes=minute), cursor)
+        assert after_sync == set(), entity

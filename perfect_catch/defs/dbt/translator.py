@@ -40,6 +40,14 @@ REBUILD_WHEN_CHANGED = (
 """Views (staging): built when missing or when their SQL changed (code version = the dbt
 checksum). A view reads its raw table when queried, so new synced rows need no rebuild."""
 
+BUILT_BY_THE_EVENT_LANE = REBUILD_WHEN_CHANGED.with_label(
+    "built by the event lane; here when missing or changed"
+)
+"""Event models when the event lane is on (`ST_EVENT_SYNC_INTERVAL_SECONDS`): its run builds
+them after every sync of the entities that raise events and picks up what the other syncs wrote,
+so a rebuild after each of those syncs would only hold the `dbt_warehouse` pool while the lane
+waits for it. Built here only when missing or when their SQL changed."""
+
 
 def rebuild_on_cron(cron: str) -> dg.AutomationCondition:
     """Marts (tables for reporting): rebuilt once per tick of `cron` — not after every sync,
@@ -106,7 +114,8 @@ class PerfectCatchDbtTranslator(DagsterDbtTranslator):
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
         if _folder(dbt_resource_props) == "events":
-            return REBUILD_AFTER_SYNCS
+            lane = get_settings().st_event_sync_interval_seconds > 0
+            return BUILT_BY_THE_EVENT_LANE if lane else REBUILD_AFTER_SYNCS
         if dbt_resource_props.get("config", {}).get("materialized") == "view":
             return REBUILD_WHEN_CHANGED
         return rebuild_on_cron(get_settings().dbt_marts_cron)
