@@ -6,7 +6,9 @@ models read at that interval and, in the same run, builds the dbt event models a
 starts the workflows the new events call for (`workflows/started`), so a change in ServiceTitan
 becomes a sent message in one run — without waiting for the automation and event sensors' next
 ticks and the start of further runs — well within a minute. The event models' dbt tests are
-left to the regular builds.
+left to the regular builds. With the lane on, the event models are built only by it (their
+automation condition is `translator.BUILT_BY_THE_EVENT_LANE`), so a scheduled sync of a settings
+table never starts a second build that holds the `dbt_warehouse` pool while the lane waits.
 
 The sensor looks every few seconds and starts a tenant's sync when the interval has passed since
 its previous one started and that one has finished: a sync that takes longer than the interval
