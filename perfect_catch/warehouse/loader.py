@@ -60,6 +60,8 @@ _TIMESTAMP_FAST = re.compile(
     _DAY_FAST + r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,7})?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?"
 )
 _DATE_FAST = re.compile(_DAY_FAST)
+# A decimal as ServiceTitan writes money ("1234.50"): PostgreSQL's numeric reads it as written.
+_DECIMAL_FAST = re.compile(r"-?\d{1,30}(?:\.\d{1,30})?")
 _NUMERIC = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?\s*")
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
@@ -352,21 +354,22 @@ def _check_record(
 _FastCheck = tuple[str, tuple[str, ...] | None, tuple[type, ...], Callable[[str], Any] | None]
 
 
-# The Python types a typed value may have for the fast path to take it without a closer look, and
-# for strings the pattern it must match. A JSON number always casts to numeric, a JSON integer to
-# bigint unless it is out of range (which the cast refuses, sending the page to the slow path);
-# strings in number or boolean columns, which PostgreSQL reads more loosely than the checks here
-# do (hex, "NaN", "yes"), always get the full checks.
+# The Python types other than str a typed value may have for the fast path to take it without a
+# closer look, and the pattern a str must match (none: a str always gets the full checks). A JSON
+# number always casts to numeric, a JSON integer to bigint unless it is out of range (which the
+# cast refuses, sending the page to the slow path). Strings in number or boolean columns, which
+# PostgreSQL reads more loosely than the checks here do (hex, "NaN", "yes"), get the full checks,
+# except plain decimals in numeric columns (money, which ServiceTitan sends as "1234.50").
 def _plain_date(value: str) -> Any:
     return _DATE_FAST.fullmatch(value) or _TIMESTAMP_FAST.fullmatch(value)
 
 
 _FAST_TYPES: dict[str, tuple[tuple[type, ...], Callable[[str], Any] | None]] = {
     "bigint": ((int,), None),
-    "numeric": ((int, float), None),
+    "numeric": ((int, float), _DECIMAL_FAST.fullmatch),
     "boolean": ((bool,), None),
-    "timestamptz": ((str,), _TIMESTAMP_FAST.fullmatch),
-    "date": ((str,), _plain_date),
+    "timestamptz": ((), _TIMESTAMP_FAST.fullmatch),
+    "date": ((), _plain_date),
 }
 
 
@@ -388,8 +391,41 @@ def _plainly_valid(record: dict[str, Any], checks: tuple[_FastCheck, ...]) -> bo
         value = record.get(key) if path is None else _dig(record, path)
         if value is None:
             continue
-        if value.__class__ not in types or (pattern is not None and pattern(value) is None):
+        if value.__class__ is str:
+            if pattern is None or pattern(value) is None:
+                return False
+        elif value.__class__ not in types:
             return False
+    return True
+
+
+def _children_plainly_valid(record: dict[str, Any], children: tuple[ChildSpec, ...]) -> bool:
+    """The fast path's `_check_children`: True when every item is plainly valid; otherwise the
+    full checks run and name what is wrong."""
+    for child in children:
+        items = record.get(child.array_field)
+        if items is None:
+            continue
+        if items.__class__ is not list:
+            return False
+        checks = _fast_checks(child.columns)
+        seen: set[int] = set()
+        for item in items:
+            if item.__class__ is not dict:
+                return False
+            item_id = item.get("id")
+            if item_id.__class__ is not int or not _INT64_MIN <= item_id <= _INT64_MAX:
+                return False
+            if item_id in seen:
+                return False
+            seen.add(item_id)
+            modified = item.get("modifiedOn")
+            if modified is not None and (
+                modified.__class__ is not str or _TIMESTAMP_FAST.fullmatch(modified) is None
+            ):
+                return False
+            if not _plainly_valid(item, checks):
+                return False
     return True
 
 
@@ -454,6 +490,8 @@ def _copy_bigint(value: Any) -> bytes | None:
 
 def _copy_numeric(value: Any) -> bytes | None:
     # The same digits as in the raw record (orjson writes both), which `->>` gives back.
+    if value.__class__ is str:
+        return value.encode() if _DECIMAL_FAST.fullmatch(value) else None
     if value.__class__ is int:
         return b"%d" % value
     if value.__class__ is float and value == value and value not in (_INF, -_INF):
@@ -528,15 +566,16 @@ def _prepare(
     modified_fields = spec.modified_fields
     children = spec.children
     fast_checks = _fast_checks(spec.columns) if fast else None
-    # With several candidate fields (the first non-null wins) the full checks pick the field.
-    single_modified = modified_fields[0] if len(modified_fields) == 1 else None
     match_timestamp = _TIMESTAMP_FAST.fullmatch
     dumps = orjson.dumps
     for record in records:
         body: bytes | None = None
-        if fast_checks is not None and single_modified is not None and type(record) is dict:
+        if fast_checks is not None and type(record) is dict:
             rid = record.get("id")
-            modified = record.get(single_modified)
+            for name in modified_fields:  # the first non-null one is the record's modifiedOn
+                modified = record.get(name)
+                if modified is not None:
+                    break
             if (
                 type(rid) is int
                 and _INT64_MIN <= rid <= _INT64_MAX
@@ -545,10 +584,9 @@ def _prepare(
                 and _plainly_valid(record, fast_checks)
             ):
                 try:
-                    if children:
-                        _check_children(record, children)
-                    body = dumps(record)
-                except (RecordError, TypeError):
+                    if not children or _children_plainly_valid(record, children):
+                        body = dumps(record)
+                except TypeError:
                     body = None
                 if body is not None and b"\\u0000" in body:
                     body = None  # the full checks say why

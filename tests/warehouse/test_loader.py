@@ -356,6 +356,68 @@ def test_fast_and_full_checks_agree_on_what_python_can_tell() -> None:
     assert fast.rejected_ids == ids_full == [3, 5, 7]
 
 
+def test_money_strings_and_line_items_take_the_fast_path_and_agree_with_the_full_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ServiceTitan sends money as strings ("1234.50") and invoices with line items and two
+    candidate modifiedOn fields: plainly valid ones skip the full checks, and what the fast path
+    lets through or sends to them ends exactly as the full checks alone would have it."""
+    from perfect_catch.warehouse import loader
+
+    invoices = get_entity("invoices")
+
+    def invoice(iid: int, items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        record = {
+            "id": iid,
+            "subTotal": "1234.50",
+            "total": "-0.75",
+            "balance": "0",
+            "active": True,
+            "createdOn": "2024-01-01T00:00:00Z",
+            "modifiedOn": "2024-05-01T00:00:00Z",
+            "items": items,
+        }
+        return {**record, **extra}
+
+    def line(iid: int, **extra: Any) -> dict[str, Any]:
+        fields = {"id": iid, "quantity": "2.00", "price": "19.99", "total": "39.98"}
+        return {**fields, "modifiedOn": "2024-01-01T00:00:00Z", **extra}
+
+    good = [
+        invoice(1, [line(11), line(12, price=19.99)]),
+        invoice(2, [], modifiedOn=None),  # the second candidate field, createdOn, is used
+        invoice(3, [line(31)], balance=12),
+    ]
+    bad = [
+        invoice(4, [line(41), line(41)]),  # duplicate item id
+        invoice(5, [line(51, price="NaN")]),
+        invoice(6, [line(61, price="1e3")]),  # PostgreSQL reads it; the full checks decide
+        invoice(7, [{"id": "x"}]),
+        invoice(8, "not a list"),  # type: ignore[arg-type]
+        invoice(9, [line(91, modifiedOn="yesterday")]),
+        invoice(10, [], total="12,50"),
+        invoice(11, [], modifiedOn=None, createdOn=None),
+    ]
+    full_checks: list[Any] = []
+    real = loader._check_record
+
+    def spy(record: Any, *args: Any) -> Any:
+        full_checks.append(record["id"])
+        return real(record, *args)
+
+    monkeypatch.setattr(loader, "_check_record", spy)
+    fast = loader.prepare_batch(invoices, good + bad)
+    assert full_checks == [r["id"] for r in bad]
+    assert sorted(fast.rows) == [1, 2, 3, 6]
+    assert fast.rows[2][0] == "2024-01-01T00:00:00Z"
+    rows_full, rejects_full, ids_full = loader.prepare(invoices, good + bad)
+    assert fast.rows == rows_full and fast.rejects == rejects_full
+    assert fast.rejected_ids == ids_full == [4, 5, 7, 8, 9, 10, 11]
+    reasons = {r.record_id: r.reason for r in fast.rejects}
+    assert "items[1].id: duplicate item id 41" in reasons["4"]
+    assert "items[0].price: expected a number" in reasons["5"]
+
+
 def load_direct(engine: sa.Engine, spec, records: list[Any], tenant: int = TENANT) -> LoadResult:
     with engine.begin() as sa_conn:
         conn = sa_conn.connection.driver_connection
@@ -387,6 +449,8 @@ AWKWARD = [
     customer(4, balance=123456789012345678, createdOn="2024-01-31T23:59:59.1234567+05:30"),
     customer(5, "2024-02-29T12:00:00.5-07:00", createdOn="2023-12-31T00:00:00"),
     customer(6, "2024-05-01 10:00:00.25Z", name="quote \" and ' and \\N", balance=-0.0),
+    customer(7, balance="-1234.50"),
+    customer(8, balance="000.10"),
 ]
 
 
@@ -399,7 +463,7 @@ def test_direct_copy_writes_the_typed_columns_the_upsert_derives(
         conn = sa_conn.connection.driver_connection
         plain = load_records(conn, CUSTOMERS, TENANT + 1, AWKWARD)
     assert copies == [True]
-    assert (direct.inserted, plain.inserted) == (6, 6)
+    assert (direct.inserted, plain.inserted) == (8, 8)
     assert direct.max_modified_on == plain.max_modified_on is not None
     columns = ", ".join(["id", *(c.name for c in CUSTOMERS.columns), "raw", "modified_on"])
     by_tenant = [
