@@ -294,6 +294,7 @@ def main() -> int:
                         )
                 time.sleep(0.5)
         report(changes)
+        report_lane_runs()
         return 0
     finally:
         for proc in reversed(processes):
@@ -341,6 +342,35 @@ def report(changes: list[Change]) -> None:
         f"\nchange → SMS accepted, {len(latencies)} changes: median "
         f"{statistics.median(latencies):.1f} s, worst {latencies[-1]:.1f} s (target < 60 s)"
     )
+
+
+def report_lane_runs() -> None:
+    """Where a fast-lane run spends its time: queued and launched (request → start), then each
+    step, and the whole run (median and worst of the runs that finished)."""
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        records = instance.get_run_records(
+            dg.RunsFilter(
+                job_name="servicetitan_event_sync", statuses=[dg.DagsterRunStatus.SUCCESS]
+            )
+        )
+        timings: dict[str, list[float]] = {}
+        for record in records:
+            if record.start_time is None or record.end_time is None:
+                continue
+            timings.setdefault("request → start", []).append(
+                record.start_time - record.create_timestamp.timestamp()
+            )
+            for step in instance.get_run_step_stats(record.dagster_run.run_id):
+                if step.start_time and step.end_time:
+                    timings.setdefault(step.step_key, []).append(step.end_time - step.start_time)
+            timings.setdefault("whole run (start → end)", []).append(
+                record.end_time - record.start_time
+            )
+    print(f"\nfast-lane runs ({len(records)}), seconds{'median':>24}{'worst':>8}")
+    for name, values in timings.items():
+        print(f"  {name[:40]:<44}{statistics.median(values):8.1f}{max(values):8.1f}")
 
 
 if __name__ == "__main__":
