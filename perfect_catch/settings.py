@@ -85,9 +85,10 @@ class Settings(BaseSettings):
         "0 2 * * *", description="Cron of the daily full refresh, in ST_TIMEZONE."
     )
     dbt_marts_cron: str = Field(
-        "*/15 * * * *",
+        "4-59/15 * * * *",
         description="Cron of the rebuild of the dbt marts (reporting tables); event models "
-        "rebuild after every sync, staging views only when their SQL changes.",
+        "rebuild after every sync, staging views only when their SQL changes. The default "
+        "minutes (4, 19, 34, 49) start no other background run (see README, Cadences).",
     )
     http_timeout_seconds: float = Field(60.0, gt=0, description="Timeout of one API request.")
     http_max_retries: int = Field(8, ge=0, description="Retries of one API request.")

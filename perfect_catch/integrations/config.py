@@ -101,15 +101,17 @@ class IntegrationSettings(BaseSettings):
         False, description="Create ST customers for GHL contacts tagged as customers."
     )
     ghl_customer_tag: str = Field("customer", description="GHL tag marking a contact a customer.")
-    ghl_sync_cron: str = Field("*/5 * * * *", description="Cron of the GHL pull.")
-    ghl_reconcile_cron: str = Field("*/30 * * * *", description="Cron of the ST->GHL repair.")
+    # Background runs start in different minutes (ServiceTitan on the 5s, GHL a minute after,
+    # CallRail two, the GHL repair three, the dbt marts four): see README, Cadences.
+    ghl_sync_cron: str = Field("1-59/5 * * * *", description="Cron of the GHL pull.")
+    ghl_reconcile_cron: str = Field("3-59/30 * * * *", description="Cron of the ST->GHL repair.")
     callrail_trailing_days: int = Field(
         3, ge=0, description="Days of calls re-read every sync, to catch late changes."
     )
     callrail_initial_days: int = Field(
         365, ge=1, description="Days of calls read by the first sync."
     )
-    callrail_sync_cron: str = Field("*/5 * * * *", description="Cron of the CallRail sync.")
+    callrail_sync_cron: str = Field("2-59/5 * * * *", description="Cron of the CallRail sync.")
 
     @field_validator("install_business_units", "install_job_types", mode="before")
     @classmethod

@@ -350,11 +350,12 @@ def report_lane_runs() -> None:
     import dagster as dg
 
     with dg.DagsterInstance.get() as instance:
-        records = instance.get_run_records(
-            dg.RunsFilter(
-                job_name="servicetitan_event_sync", statuses=[dg.DagsterRunStatus.SUCCESS]
-            )
-        )
+        every = instance.get_run_records(dg.RunsFilter(job_name="servicetitan_event_sync"))
+        statuses: dict[str, int] = {}
+        for record in every:
+            status = record.dagster_run.status.value
+            statuses[status] = statuses.get(status, 0) + 1
+        records = [r for r in every if r.dagster_run.status == dg.DagsterRunStatus.SUCCESS]
         timings: dict[str, list[float]] = {}
         for record in records:
             if record.start_time is None or record.end_time is None:
@@ -368,7 +369,8 @@ def report_lane_runs() -> None:
             timings.setdefault("whole run (start → end)", []).append(
                 record.end_time - record.start_time
             )
-    print(f"\nfast-lane runs ({len(records)}), seconds{'median':>24}{'worst':>8}")
+    counts = ", ".join(f"{n} {status.lower()}" for status, n in sorted(statuses.items()))
+    print(f"\nfast-lane runs ({counts}), seconds of the successful ones: median, worst")
     for name, values in timings.items():
         print(f"  {name[:40]:<44}{statistics.median(values):8.1f}{max(values):8.1f}")
 

@@ -18,7 +18,7 @@ from perfect_catch.warehouse.catalog import ENTITIES
 
 DBT_ASSETS = (perfect_catch_dbt, perfect_catch_dbt_events)
 WORKFLOW_EVENTS = dg.AssetKey(["events", "workflow_events"])
-T0 = datetime(2026, 1, 5, 10, 1, tzinfo=UTC)
+T0 = datetime(2026, 1, 5, 10, 5, tzinfo=UTC)  # between two ticks of the marts' cron
 
 
 def _layer(key: dg.AssetKey) -> str:
@@ -74,8 +74,9 @@ def test_events_follow_syncs_views_follow_code_and_marts_follow_their_cron() -> 
     assert WORKFLOW_EVENTS in after_payments
     assert {_layer(k) for k in after_payments} == {"events"}
 
-    # The marts' cron (every 15 minutes) ticks at 10:15: the marts, and no view.
-    on_tick, cursor = requested(T0 + timedelta(minutes=15), cursor)
+    # The marts' cron (DBT_MARTS_CRON, by default minutes 4, 19, 34 and 49) ticks at 10:19: the
+    # marts, and no view.
+    on_tick, cursor = requested(T0 + timedelta(minutes=14), cursor)
     assert on_tick and {_layer(k) for k in on_tick} == {"marts"}
     assert {k for k in models if _layer(k) == "marts"} == on_tick
 

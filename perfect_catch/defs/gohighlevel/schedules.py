@@ -51,7 +51,7 @@ ghl_push_job = dg.define_asset_job(
     job=ghl_sync_job,
     cron_schedule=_config.ghl_sync_cron,
     default_status=_status,
-    description="GHL pull (GHL_SYNC_CRON, default every 5 minutes).",
+    description="GHL pull (GHL_SYNC_CRON, default every 5 minutes, a minute after ServiceTitan's).",
     metadata={"cadence": _config.ghl_sync_cron},
 )
 def gohighlevel_sync_schedule(context: dg.ScheduleEvaluationContext):
@@ -62,7 +62,7 @@ def gohighlevel_sync_schedule(context: dg.ScheduleEvaluationContext):
     job=ghl_push_job,
     cron_schedule=_config.ghl_reconcile_cron,
     default_status=_status,
-    description="ST -> GHL reconciliation (GHL_RECONCILE_CRON, default every 30 minutes).",
+    description="ST -> GHL reconciliation (GHL_RECONCILE_CRON, default every 30 minutes, at 3 and 33).",
     metadata={"cadence": _config.ghl_reconcile_cron},
 )
 def gohighlevel_push_schedule(context: dg.ScheduleEvaluationContext):
