@@ -48,9 +48,8 @@ import sys
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-
 import httpx
+import sqlalchemy as sa
 from simulator_process import start_simulator
 
 from perfect_catch.connectors.servicetitan import ServiceTitanClient

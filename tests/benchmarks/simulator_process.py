@@ -10,7 +10,6 @@ from collections.abc import Mapping
 
 import httpx
 
-
 # `perfect-catch simulate` with the large tenant scaled to argv[1] customers.
 _SCALED = (
     "import sys; from perfect_catch.simulators.servicetitan import universe; "

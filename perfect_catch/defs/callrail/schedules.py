@@ -23,7 +23,8 @@ callrail_sync_job = dg.define_asset_job(
     default_status=dg.DefaultScheduleStatus.RUNNING
     if get_settings().schedules_default_on
     else dg.DefaultScheduleStatus.STOPPED,
-    description="CallRail sync (CALLRAIL_SYNC_CRON, default every 5 minutes, two minutes after ServiceTitan's).",
+    description="CallRail sync (CALLRAIL_SYNC_CRON, default every 5 minutes, two minutes "
+    "after ServiceTitan's).",
     metadata={"cadence": _cron},
 )
 def callrail_sync_schedule(context: dg.ScheduleEvaluationContext):

@@ -62,7 +62,8 @@ def gohighlevel_sync_schedule(context: dg.ScheduleEvaluationContext):
     job=ghl_push_job,
     cron_schedule=_config.ghl_reconcile_cron,
     default_status=_status,
-    description="ST -> GHL reconciliation (GHL_RECONCILE_CRON, default every 30 minutes, at 3 and 33).",
+    description="ST -> GHL reconciliation (GHL_RECONCILE_CRON, default every 30 minutes, at 3 "
+    "and 33).",
     metadata={"cadence": _config.ghl_reconcile_cron},
 )
 def gohighlevel_push_schedule(context: dg.ScheduleEvaluationContext):
