@@ -1,5 +1,6 @@
 """Shared fixtures: one embedded PostgreSQL per test session, a fresh database per test (cloned
-from a migrated template, so it is fast), and the simulators on an ephemeral port."""
+from a migrated template, so it is fast), the simulators on an ephemeral port, and a spy on the
+loader's direct COPY."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,6 +107,23 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
     eng = create_engine(database_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def direct_copies(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each direct COPY the loader attempted went through (False: it was rolled back and
+    the page took the upsert)."""
+    from perfect_catch.warehouse import loader
+
+    outcomes: list[bool] = []
+    real = loader._copy_direct
+
+    def spy(*args: Any) -> bool:
+        outcomes.append(real(*args))
+        return outcomes[-1]
+
+    monkeypatch.setattr(loader, "_copy_direct", spy)
+    return outcomes
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ marts on their cron — so a 30-second event lane never drags every table along.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import dbt_assets
@@ -25,21 +26,28 @@ def _layer(key: dg.AssetKey) -> str:
     return key.path[0]
 
 
-def test_events_follow_syncs_views_follow_code_and_marts_follow_their_cron() -> None:
+def _automation(assets: list[dg.AssetsDefinition], resources: dict | None = None):
+    """An instance, the keys of `assets`, and a function evaluating their automation conditions
+    (beside one sync asset per entity) at a time: (the keys requested, the new cursor)."""
     instance = dg.DagsterInstance.ephemeral()
     syncs = [dg.AssetSpec(dg.AssetKey(["servicetitan", spec.name])) for spec in ENTITIES]
-    defs = dg.Definitions(
-        assets=[*DBT_ASSETS, *syncs],
-        resources={**dbt_resources().resources, "warehouse": WarehouseResource()},
-    )
-    models = {key for assets in DBT_ASSETS for key in assets.keys}
-    assert {_layer(k) for k in models} == {"staging", "marts", "events"}
+    defs = dg.Definitions(assets=[*assets, *syncs], resources=resources or {})
+    models = {key for a in assets for key in a.keys}
 
-    def requested(at: datetime, cursor=None):
+    def requested(at: datetime, cursor=None) -> tuple[set[dg.AssetKey], Any]:
         result = dg.evaluate_automation_conditions(
             defs=defs, instance=instance, evaluation_time=at, cursor=cursor
         )
         return {k for k in models if result.get_num_requested(k)}, result.cursor
+
+    return instance, models, requested
+
+
+def test_events_follow_syncs_views_follow_code_and_marts_follow_their_cron() -> None:
+    instance, models, requested = _automation(
+        list(DBT_ASSETS), {**dbt_resources().resources, "warehouse": WarehouseResource()}
+    )
+    assert {_layer(k) for k in models} == {"staging", "marts", "events"}
 
     def built(keys: set[dg.AssetKey]) -> None:
         """Record materializations in build order: `workflow_events` after the models it reads."""
@@ -97,17 +105,8 @@ def test_with_the_event_lane_on_its_runs_alone_build_the_event_models(monkeypatc
     def events(context):  # never run: only its automation conditions are evaluated
         yield from ()
 
-    instance = dg.DagsterInstance.ephemeral()
-    syncs = [dg.AssetSpec(dg.AssetKey(["servicetitan", spec.name])) for spec in ENTITIES]
-    defs = dg.Definitions(assets=[events, *syncs])
-    models = set(events.keys)
+    instance, models, requested = _automation([events])
     assert dg.AssetKey(["events", "job_created"]) in models
-
-    def requested(at: datetime, cursor=None):
-        result = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, evaluation_time=at, cursor=cursor
-        )
-        return {k for k in models if result.get_num_requested(k)}, result.cursor
 
     _, cursor = requested(T0)
     for key in models:

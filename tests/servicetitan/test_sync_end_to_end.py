@@ -319,20 +319,11 @@ def test_full_refresh_soft_deletes_what_the_source_dropped(engine, simulator) ->
 
 
 def test_initial_load_copies_directly_and_falls_back_when_the_feed_repeats_a_record(
-    engine, small_pages, monkeypatch: pytest.MonkeyPatch
+    engine, small_pages, direct_copies: list[bool]
 ) -> None:
-    from perfect_catch.warehouse import loader
-
     sim = small_pages
     st = _st(sim)
-    copies: list[bool] = []
-    real = loader._copy_direct
-
-    def spy(*args: Any) -> bool:
-        copies.append(real(*args))
-        return copies[-1]
-
-    monkeypatch.setattr(loader, "_copy_direct", spy)
+    copies = direct_copies
     first_page = [r["id"] for r in st.records("customers")][:25]
 
     def touch_a_loaded_record(progress: Any) -> None:

@@ -425,22 +425,6 @@ def load_direct(engine: sa.Engine, spec, records: list[Any], tenant: int = TENAN
         return load_records(conn, spec, tenant, records, direct=True)
 
 
-@pytest.fixture
-def copies(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each direct COPY attempted went through (False: rolled back, upsert instead)."""
-    from perfect_catch.warehouse import loader
-
-    outcomes: list[bool] = []
-    real = loader._copy_direct
-
-    def spy(*args: Any) -> bool:
-        outcomes.append(real(*args))
-        return outcomes[-1]
-
-    monkeypatch.setattr(loader, "_copy_direct", spy)
-    return outcomes
-
-
 # Values whose typed column a direct COPY must write exactly as the upsert's SQL derives it.
 AWKWARD = [
     customer(1, name="Tab\there", address={"street": "Line\nbreak\r\\ back", "city": "Ürümqi"}),
@@ -455,14 +439,14 @@ AWKWARD = [
 
 
 def test_direct_copy_writes_the_typed_columns_the_upsert_derives(
-    engine: sa.Engine, copies: list[bool]
+    engine: sa.Engine, direct_copies: list[bool]
 ) -> None:
     direct = load_direct(engine, CUSTOMERS, AWKWARD)
-    assert copies == [True]
+    assert direct_copies == [True]
     with engine.begin() as sa_conn:
         conn = sa_conn.connection.driver_connection
         plain = load_records(conn, CUSTOMERS, TENANT + 1, AWKWARD)
-    assert copies == [True]
+    assert direct_copies == [True]
     assert (direct.inserted, plain.inserted) == (8, 8)
     assert direct.max_modified_on == plain.max_modified_on is not None
     columns = ", ".join(["id", *(c.name for c in CUSTOMERS.columns), "raw", "modified_on"])
@@ -480,7 +464,7 @@ def test_direct_copy_writes_the_typed_columns_the_upsert_derives(
 
 
 def test_direct_copy_falls_back_to_the_upsert_and_keeps_the_newer_row(
-    engine: sa.Engine, copies: list[bool]
+    engine: sa.Engine, direct_copies: list[bool]
 ) -> None:
     load(engine, CUSTOMERS, [customer(1, "2024-06-01T00:00:00Z", name="Newer")])
     result = load_direct(
@@ -489,19 +473,19 @@ def test_direct_copy_falls_back_to_the_upsert_and_keeps_the_newer_row(
         [customer(1, "2024-05-01T00:00:00Z", name="Older"), customer(2), customer(3)],
     )
     # The COPY hit the existing row 1 and was rolled back: the upsert loaded the page.
-    assert copies == [False]
+    assert direct_copies == [False]
     assert (result.inserted, result.updated, result.unchanged) == (2, 0, 1)
     got = rows(engine, "select id, name from servicetitan.st_customers order by id")
     assert [(r.id, r.name) for r in got] == [(1, "Newer"), (2, "Customer 2"), (3, "Customer 3")]
 
 
 def test_direct_copy_of_a_value_postgresql_refuses_rejects_it(
-    engine: sa.Engine, copies: list[bool]
+    engine: sa.Engine, direct_copies: list[bool]
 ) -> None:
     result = load_direct(
         engine, CUSTOMERS, [customer(1), customer(2, mergedToId=2**63), customer(3)]
     )
-    assert copies == [False]
+    assert direct_copies == [False]
     assert (result.inserted, result.rejected) == (2, 1)
     (reject,) = rows(engine, "select record_id, reason from public.sync_rejects")
     assert reject.record_id == "2" and "mergedToId" in reject.reason
