@@ -324,6 +324,10 @@ class ResilientClient:
                 reason = _describe_transport_error(exc, self._http.timeout)
                 retryable = idempotent or isinstance(exc, _NOT_SENT)
             if response is not None:
+                # httpx binds a response and its stream to each other; that reference cycle
+                # would keep the body (a whole export page) alive until the cyclic collector
+                # runs. The body is read by now: unbind it, so it goes with the response.
+                response.stream = httpx.ByteStream(response.content)
                 status = response.status_code
                 if status < 400 or status in passthrough:
                     return response

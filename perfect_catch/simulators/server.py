@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import socket
 import sys
@@ -14,6 +15,7 @@ from typing import Any, TextIO
 import uvicorn
 from starlette.applications import Starlette
 
+from perfect_catch.gc_thresholds import fewer_collections
 from perfect_catch.simulators.app import build_app, system_env
 from perfect_catch.simulators.faults import FaultConfig
 from perfect_catch.simulators.system import SimulatedSystem
@@ -150,7 +152,11 @@ def serve(
         stream.write(f"{key}={value}\n")
     stream.flush()
     server = uvicorn.Server(_uvicorn_config(app, real_port))
+    # What exists now lives as long as the server: keep it out of the collector's scans. The
+    # records served are built and freed page by page (see `gc_thresholds`).
+    gc.freeze()
     try:
-        server.run(sockets=[sock])
+        with fewer_collections():
+            server.run(sockets=[sock])
     finally:
         sock.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import socket
+import weakref
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -100,3 +102,22 @@ def test_total_wait_bound_stops_retrying_early(fake_clock) -> None:
         client.request("GET", url)
     assert clock.sleeps == [1.0, 2.0]
     assert sum(clock.sleeps) <= 5.0
+
+
+def test_a_response_and_its_body_go_without_the_cyclic_collector(simulator) -> None:
+    """httpx binds a response and its stream to each other: left so, a body (a whole export
+    page) would stay in memory until the cyclic collector found it, which the sync makes rare."""
+    url = simulator.base_url + "/_admin/env"
+    with ResilientClient(service="Thing") as client:
+        gc.collect()
+        gc.disable()
+        try:
+            response = client.request("GET", url)
+            body = response.content
+            assert response.json()["SIMULATOR_URL"] == simulator.base_url
+            assert b"".join(response.iter_bytes()) == body
+            gone = weakref.ref(response)
+            del response
+            assert gone() is None
+        finally:
+            gc.enable()

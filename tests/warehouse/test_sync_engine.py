@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from perfect_catch.gc_thresholds import STREAMING_THRESHOLD
 from perfect_catch.warehouse import loader, sync
 from perfect_catch.warehouse.catalog import get_entity
 from perfect_catch.warehouse.sync import PageProgress, SyncAlreadyRunning, sync_entity
@@ -116,6 +118,19 @@ def state(engine: sa.Engine, entity: str = "customers") -> Any:
         return conn.execute(
             sa.text("select * from public.sync_state where entity = :e"), {"e": entity}
         ).one_or_none()
+
+
+def test_a_sync_streams_with_fewer_cyclic_collections(engine: sa.Engine) -> None:
+    client = FakeExportClient()
+    for cid in range(1, 5):
+        client.upsert(cid, f"2024-05-01T00:00:0{cid}Z")
+    before = gc.get_threshold()
+    during: list[int] = []
+    sync_entity(
+        engine, client, CUSTOMERS, TENANT, on_page=lambda _: during.append(gc.get_threshold()[0])
+    )
+    assert during and min(during) >= STREAMING_THRESHOLD
+    assert gc.get_threshold() == before
 
 
 def test_incremental_sync_resumes_from_the_stored_token(engine: sa.Engine) -> None:
