@@ -15,10 +15,10 @@ from typing import Any, TextIO
 import uvicorn
 from starlette.applications import Starlette
 
-from perfect_catch.gc_thresholds import fewer_collections
 from perfect_catch.simulators.app import build_app, system_env
 from perfect_catch.simulators.faults import FaultConfig
 from perfect_catch.simulators.system import SimulatedSystem
+from perfect_catch.streaming import streaming
 
 HOST = "127.0.0.1"
 
@@ -153,10 +153,10 @@ def serve(
     stream.flush()
     server = uvicorn.Server(_uvicorn_config(app, real_port))
     # What exists now lives as long as the server: keep it out of the collector's scans. The
-    # records served are built and freed page by page (see `gc_thresholds`).
+    # records served are built and freed page by page (see `perfect_catch.streaming`).
     gc.freeze()
     try:
-        with fewer_collections():
+        with streaming():
             server.run(sockets=[sock])
     finally:
         sock.close()

@@ -456,102 +456,90 @@ class PreparedBatch:
         return len(self.records)
 
 
-def _add_row(rows: dict[int, tuple[str, bytes]], rid: int, modified: str, body: bytes) -> bool:
+def _add_row(
+    rows: dict[int, tuple[str, bytes]], rid: int, modified: str, body: bytes
+) -> bytes | None:
     """Keep the newest version of `rid` (the later one on a tie, as the feed orders them).
 
-    Says whether this version was kept."""
+    Returns the body as COPY text (backslashes doubled) if this version was kept, else None."""
     previous = rows.get(rid)
     if previous is not None and parse_timestamp(previous[0]) > parse_timestamp(modified):
-        return False
+        return None
     if b"\\" in body:
         body = body.replace(b"\\", b"\\\\")
     rows[rid] = (modified, b"%d\t%s\t%s\n" % (rid, modified.encode(), body))
-    return True
+    return body
 
 
-# COPY text format: how a typed value is written so that PostgreSQL reads the value the SQL
-# expression of `Column.expr` would derive from the raw record. A value of another JSON type
-# than these (a number in a text column, say) makes the record unfit for the direct COPY.
+# --- direct COPY rows --------------------------------------------------------------------------
+# An initial load COPYs pages straight into the target table (see `load_records`), its typed
+# columns written from Python exactly as the SQL expression of `Column.expr` derives them from
+# the raw record. That takes one function per entity, compiled from the entity's columns: a
+# loop calling a check and a formatter per column cost more than the rest of the row.
+
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_text(value: Any) -> bytes | None:
-    if value.__class__ is not str:
-        return None
+def _copy_text(value: str) -> bytes:
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         value = value.translate(_COPY_ESCAPES)
     return value.encode()
 
 
-def _copy_bigint(value: Any) -> bytes | None:
-    # Out of range: the COPY fails with a data error and the page takes the upsert path.
-    return b"%d" % value if value.__class__ is int else None
-
-
-def _copy_numeric(value: Any) -> bytes | None:
-    # The same digits as in the raw record (orjson writes both), which `->>` gives back.
-    if value.__class__ is str:
-        return value.encode() if _DECIMAL_FAST.fullmatch(value) else None
-    if value.__class__ is int:
-        return b"%d" % value
-    if value.__class__ is float and value == value and value not in (_INF, -_INF):
-        return orjson.dumps(value)
-    return None
-
-
-def _copy_boolean(value: Any) -> bytes | None:
-    return (b"t" if value else b"f") if value.__class__ is bool else None
-
-
-_INF = float("inf")
-_COPY_FORMATS: dict[str, Callable[[Any], bytes | None]] = {
-    "text": _copy_text,
-    "bigint": _copy_bigint,
-    "numeric": _copy_numeric,
-    "boolean": _copy_boolean,
-    # Read by the same input function as the cast of the text, in the same session time zone.
-    "timestamptz": _copy_text,
-    "date": _copy_text,
+# Per column type, the (condition, COPY text) branches for a value `v` that is not None; a
+# value that meets none has no direct COPY text (it is not plainly valid, see `_FAST_TYPES`, or
+# is of another JSON type than the column's: a number in a text column, say). Out-of-range
+# integers pass: the COPY fails with a data error and the page takes the upsert path.
+# Timestamps, dates and decimals that match their patterns hold nothing COPY escapes.
+_COPY_BRANCHES: dict[str, tuple[tuple[str, str], ...]] = {
+    "text": (("v.__class__ is str", "text(v)"),),
+    "bigint": (("v.__class__ is int", "b'%d' % v"),),
+    "numeric": (
+        ("v.__class__ is int", "b'%d' % v"),
+        # Finite floats only; orjson writes the digits the raw record has, which `->>` gives.
+        ("v.__class__ is float and v - v == 0.0", "dumps(v)"),
+        ("v.__class__ is str and decimal(v) is not None", "v.encode()"),
+    ),
+    "boolean": (("v is True", "b't'"), ("v is False", "b'f'")),
+    "timestamptz": (("v.__class__ is str and timestamp(v) is not None", "v.encode()"),),
+    "date": (
+        ("v.__class__ is str and (day(v) is not None or timestamp(v) is not None)", "v.encode()"),
+    ),
 }
-_DirectColumn = tuple[str, tuple[str, ...] | None, Callable[[Any], bytes | None]]
+_COPY_NAMES = {
+    "text": _copy_text,
+    "dumps": orjson.dumps,
+    "decimal": _DECIMAL_FAST.fullmatch,
+    "timestamp": _TIMESTAMP_FAST.fullmatch,
+    "day": _DATE_FAST.fullmatch,
+    "NULL": b"\\N",
+}
 
 
 @cache
-def _direct_columns(spec: EntitySpec) -> tuple[_DirectColumn, ...] | None:
-    """How to write each typed column of `spec` in a direct COPY, or None if the entity cannot
-    be loaded that way (child rows to derive, a jsonb column, several modifiedOn fields)."""
+def _typed_fields(spec: EntitySpec) -> Callable[[dict[str, Any]], bytes | None] | None:
+    """The function that writes a record's typed columns for a direct COPY (each preceded by a
+    tab) or answers None when some value has no direct COPY text; None if the entity cannot be
+    loaded that way at all (child rows to derive, a jsonb column, several modifiedOn fields)."""
     if spec.children or len(spec.modified_fields) != 1:
         return None
-    columns: list[_DirectColumn] = []
-    for column in spec.columns:
-        formatter = _COPY_FORMATS.get(column.type)
-        if formatter is None:
-            return None
-        path = None if len(column.path) == 1 else column.path
-        columns.append((column.path[0], path, formatter))
-    return tuple(columns)
-
-
-def _direct_line(
-    record: dict[str, Any], rid: int, modified: str, body: bytes, columns: tuple[_DirectColumn, ...]
-) -> bytes | None:
-    """The direct COPY row of a plainly valid record (see `PreparedBatch.direct`), or None."""
-    parts = [b"", b"%d" % rid]
-    append = parts.append
-    for key, path, formatter in columns:
-        value = record.get(key) if path is None else _dig(record, path)
-        if value is None:
-            append(b"\\N")
-            continue
-        text = formatter(value)
-        if text is None:
-            return None
-        append(text)
-    if b"\\" in body:
-        body = body.replace(b"\\", b"\\\\")
-    append(body)
-    append(modified.encode())
-    return b"\t".join(parts)
+    if any(column.type not in _COPY_BRANCHES for column in spec.columns):
+        return None
+    lines = ["def typed_fields(record):", "    get = record.get"]
+    for index, column in enumerate(spec.columns):
+        first, *rest = column.path
+        lines.append(f"    v = get({first!r})")
+        for key in rest:  # as `_dig`: a step into anything but an object gives null
+            lines.append(f"    v = v.get({key!r}) if isinstance(v, dict) else None")
+        lines.append(f"    if v is None: c{index} = NULL")
+        for condition, text in _COPY_BRANCHES[column.type]:
+            lines.append(f"    elif {condition}: c{index} = {text}")
+        lines.append("    else: return None")
+    fields = "".join(f", c{index}" for index in range(len(spec.columns)))
+    lines.append(f"    return b'\\t'.join((b''{fields}))")
+    namespace = dict(_COPY_NAMES)
+    exec(compile("\n".join(lines), f"<direct COPY fields of {spec.name}>", "exec"), namespace)
+    return namespace["typed_fields"]  # type: ignore[no-any-return]
 
 
 def _prepare(
@@ -560,8 +548,10 @@ def _prepare(
     rows: dict[int, tuple[str, bytes]] = {}
     rejects: list[Reject] = []
     rejected_ids: list[int] = []
-    direct_columns = _direct_columns(spec) if direct and fast else None
-    lines: dict[int, bytes] | None = {} if direct_columns is not None else None
+    # With `direct`, the typed columns of a direct COPY row; the function that writes them also
+    # tells a plainly valid record (None: not plainly valid, or no direct COPY text).
+    typed_fields = _typed_fields(spec) if direct and fast else None
+    lines: dict[int, bytes] | None = {} if typed_fields is not None else None
     checks = _column_checks(spec.columns)
     modified_fields = spec.modified_fields
     children = spec.children
@@ -570,6 +560,7 @@ def _prepare(
     dumps = orjson.dumps
     for record in records:
         body: bytes | None = None
+        typed: bytes | None = None
         if fast_checks is not None and type(record) is dict:
             rid = record.get("id")
             for name in modified_fields:  # the first non-null one is the record's modifiedOn
@@ -581,7 +572,10 @@ def _prepare(
                 and _INT64_MIN <= rid <= _INT64_MAX
                 and modified.__class__ is str
                 and match_timestamp(modified) is not None
-                and _plainly_valid(record, fast_checks)
+                and (
+                    (typed_fields is not None and (typed := typed_fields(record)) is not None)
+                    or _plainly_valid(record, fast_checks)
+                )
             ):
                 try:
                     if not children or _children_plainly_valid(record, children):
@@ -598,12 +592,14 @@ def _prepare(
                 if rejected.rid is not None:
                     rejected_ids.append(rejected.rid)
                 continue
-        if _add_row(rows, rid, modified, body) and lines is not None:
-            line = _direct_line(record, rid, modified, body, direct_columns)
-            if line is None:
+        escaped = _add_row(rows, rid, modified, body)
+        if escaped is not None and lines is not None:
+            if typed is None:
+                typed = typed_fields(record)  # type: ignore[misc]
+            if typed is None:
                 lines = None
             else:
-                lines[rid] = line
+                lines[rid] = b"\t%d%s\t%s\t%s" % (rid, typed, escaped, modified.encode())
     if lines is None or not lines:
         return PreparedBatch(records, rows, rejects, rejected_ids, checked=fast_checks is None)
     return PreparedBatch(

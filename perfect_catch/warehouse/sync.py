@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import psycopg
 import sqlalchemy as sa
 
-from perfect_catch.gc_thresholds import fewer_collections
+from perfect_catch.streaming import streaming
 from perfect_catch.warehouse import sync_state
 from perfect_catch.warehouse.catalog import EntitySpec
 from perfect_catch.warehouse.loader import (
@@ -231,7 +231,7 @@ def sync_entity(
             raise SyncAlreadyRunning(
                 f"a sync of {spec.source} {spec.name} for tenant {tenant_id} is already running"
             )
-        with fewer_collections():
+        with streaming():
             run = _run(conn, client, spec, tenant_id, full, on_page, run_id, include_recent_changes)
         ok = True
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from perfect_catch.gc_thresholds import STREAMING_THRESHOLD
+from perfect_catch.streaming import GC_THRESHOLD, SWITCH_INTERVAL
 from perfect_catch.warehouse import loader, sync
 from perfect_catch.warehouse.catalog import get_entity
 from perfect_catch.warehouse.sync import PageProgress, SyncAlreadyRunning, sync_entity
@@ -120,17 +121,24 @@ def state(engine: sa.Engine, entity: str = "customers") -> Any:
         ).one_or_none()
 
 
-def test_a_sync_streams_with_fewer_cyclic_collections(engine: sa.Engine) -> None:
+def test_a_sync_runs_with_the_streaming_settings_and_restores_them(engine: sa.Engine) -> None:
     client = FakeExportClient()
     for cid in range(1, 5):
         client.upsert(cid, f"2024-05-01T00:00:0{cid}Z")
-    before = gc.get_threshold()
-    during: list[int] = []
+    before = gc.get_threshold(), sys.getswitchinterval()
+    during: list[tuple[int, float]] = []
     sync_entity(
-        engine, client, CUSTOMERS, TENANT, on_page=lambda _: during.append(gc.get_threshold()[0])
+        engine,
+        client,
+        CUSTOMERS,
+        TENANT,
+        on_page=lambda _: during.append((gc.get_threshold()[0], sys.getswitchinterval())),
     )
-    assert during and min(during) >= STREAMING_THRESHOLD
-    assert gc.get_threshold() == before
+    assert during
+    assert all(
+        young >= GC_THRESHOLD and switch <= SWITCH_INTERVAL + 1e-6 for young, switch in during
+    )
+    assert (gc.get_threshold(), sys.getswitchinterval()) == before
 
 
 def test_incremental_sync_resumes_from_the_stored_token(engine: sa.Engine) -> None:
