@@ -490,3 +490,30 @@ def test_direct_copy_of_a_value_postgresql_refuses_rejects_it(
     (reject,) = rows(engine, "select record_id, reason from public.sync_rejects")
     assert reject.record_id == "2" and "mergedToId" in reject.reason
     assert [r.id for r in rows(engine, "select id from servicetitan.st_customers")] == [1, 3]
+
+
+def test_direct_copy_keeps_the_newest_of_a_repeated_id_and_skips_pages_it_cannot_write(
+    engine: sa.Engine, direct_copies: list[bool]
+) -> None:
+    """A page that repeats an id still goes straight in, newest version only. A page with a
+    value that has no direct COPY text (a number where a text column's value belongs) is not
+    attempted: the upsert loads it, deriving the same typed columns as the SQL always does."""
+    repeated = [
+        customer(1, "2024-05-02T00:00:00Z", name="Newer"),
+        customer(2),
+        customer(1, "2024-05-01T00:00:00Z", name="Older"),
+    ]
+    result = load_direct(engine, CUSTOMERS, repeated)
+    assert direct_copies == [True]
+    assert result.inserted == 2
+    odd = [customer(3, name=12345), customer(4, address={"street": ["a list"]})]
+    result = load_direct(engine, CUSTOMERS, odd, tenant=TENANT + 1)
+    assert direct_copies == [True]
+    assert result.inserted == 2
+    got = rows(engine, "select tenant_id, id, name, street from servicetitan.st_customers")
+    assert sorted((r.tenant_id, r.id, r.name, r.street) for r in got) == [
+        (TENANT, 1, "Newer", "1 Pool Rd"),
+        (TENANT, 2, "Customer 2", "1 Pool Rd"),
+        (TENANT + 1, 3, "12345", "1 Pool Rd"),
+        (TENANT + 1, 4, "Customer 4", '["a list"]'),
+    ]
