@@ -22,6 +22,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -173,6 +174,7 @@ def main() -> None:
         sim.terminate()
         sim.wait(timeout=30)
         stop_server(work / "home")
+        shutil.rmtree(work, ignore_errors=True)  # a large tenant leaves gigabytes behind
 
     print(f"\nServiceTitan full sync, size={args.size}, {os.cpu_count()} cores")
     print(
