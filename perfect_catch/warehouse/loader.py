@@ -486,11 +486,12 @@ def _copy_text(value: str) -> bytes:
     return value.encode()
 
 
-# Per column type, the (condition, COPY text) branches for a value `v` that is not None; a
-# value that meets none has no direct COPY text (it is not plainly valid, see `_FAST_TYPES`, or
-# is of another JSON type than the column's: a number in a text column, say). Out-of-range
-# integers pass: the COPY fails with a data error and the page takes the upsert path.
-# Timestamps, dates and decimals that match their patterns hold nothing COPY escapes.
+# Per column type, the (condition, COPY text) branches for a value `v` that is not None. They
+# admit only values the full checks accept (most of them plainly valid, see `_FAST_TYPES`),
+# except integers out of the 64-bit range, left to PostgreSQL as on the fast path: the COPY
+# fails with a data error and the page takes the upsert path. A value that meets no branch has
+# no direct COPY text (a number in a text column, say). Timestamps, dates and decimals that
+# match their fast patterns hold nothing COPY escapes.
 _COPY_BRANCHES: dict[str, tuple[tuple[str, str], ...]] = {
     "text": (("v.__class__ is str", "text(v)"),),
     "bigint": (("v.__class__ is int", "b'%d' % v"),),
@@ -501,9 +502,15 @@ _COPY_BRANCHES: dict[str, tuple[tuple[str, str], ...]] = {
         ("v.__class__ is str and decimal(v) is not None", "v.encode()"),
     ),
     "boolean": (("v is True", "b't'"), ("v is False", "b'f'")),
-    "timestamptz": (("v.__class__ is str and timestamp(v) is not None", "v.encode()"),),
+    # Read by the same input function as the cast of the text, in the same session time zone;
+    # the less usual shapes (February 29th, say) after the full check of the value.
+    "timestamptz": (
+        ("v.__class__ is str and timestamp(v) is not None", "v.encode()"),
+        ("v.__class__ is str and check_timestamp(v)", "text(v)"),
+    ),
     "date": (
         ("v.__class__ is str and (day(v) is not None or timestamp(v) is not None)", "v.encode()"),
+        ("v.__class__ is str and check_date(v)", "text(v)"),
     ),
 }
 _COPY_NAMES = {
@@ -512,6 +519,8 @@ _COPY_NAMES = {
     "decimal": _DECIMAL_FAST.fullmatch,
     "timestamp": _TIMESTAMP_FAST.fullmatch,
     "day": _DATE_FAST.fullmatch,
+    "check_timestamp": _check_timestamp,
+    "check_date": _check_date,
     "NULL": b"\\N",
 }
 

@@ -435,6 +435,7 @@ AWKWARD = [
     customer(6, "2024-05-01 10:00:00.25Z", name="quote \" and ' and \\N", balance=-0.0),
     customer(7, balance="-1234.50"),
     customer(8, balance="000.10"),
+    customer(9, createdOn="2024-02-29T23:00:00-05:00"),
 ]
 
 
@@ -447,7 +448,7 @@ def test_direct_copy_writes_the_typed_columns_the_upsert_derives(
         conn = sa_conn.connection.driver_connection
         plain = load_records(conn, CUSTOMERS, TENANT + 1, AWKWARD)
     assert direct_copies == [True]
-    assert (direct.inserted, plain.inserted) == (8, 8)
+    assert (direct.inserted, plain.inserted) == (9, 9)
     assert direct.max_modified_on == plain.max_modified_on is not None
     columns = ", ".join(["id", *(c.name for c in CUSTOMERS.columns), "raw", "modified_on"])
     by_tenant = [
