@@ -56,20 +56,20 @@ def person_name(u: Universe, customer_index: int) -> tuple[str, str]:
     return cat.FIRST_NAMES[h % _N_FIRST], cat.LAST_NAMES[h // _N_FIRST % _N_LAST]
 
 
-def _is_commercial(u: Universe, index: int) -> bool:
-    return u.bits("customers", index, 1) >> 100 & 127 < 12
+def _name_and_type(h: int, index: int) -> tuple[str, str]:
+    """A customer's name and type, from its bits of purpose 1."""
+    last = cat.LAST_NAMES[h // _N_FIRST % _N_LAST]
+    if h >> 100 & 127 < 12:
+        return f"{last} {cat.COMPANY_SUFFIXES[index % len(cat.COMPANY_SUFFIXES)]}", "Commercial"
+    return f"{cat.FIRST_NAMES[h % _N_FIRST]} {last}", "Residential"
 
 
 def customer_name(u: Universe, index: int) -> str:
-    h = u.bits("customers", index, 1)
-    last = cat.LAST_NAMES[h // _N_FIRST % _N_LAST]
-    if h >> 100 & 127 < 12:
-        return f"{last} {cat.COMPANY_SUFFIXES[index % len(cat.COMPANY_SUFFIXES)]}"
-    return f"{cat.FIRST_NAMES[h % _N_FIRST]} {last}"
+    return _name_and_type(u.bits("customers", index, 1), index)[0]
 
 
 def customer_type(u: Universe, index: int) -> str:
-    return "Commercial" if _is_commercial(u, index) else "Residential"
+    return _name_and_type(u.bits("customers", index, 1), index)[1]
 
 
 def address(u: Universe, location_index: int) -> Record:
@@ -514,11 +514,12 @@ def customer(u: Universe, i: int) -> Record:
     modified_t = u.modified_ticks("customers", i)
     roll = h % 100
     merged_to = u.id_of("customers", i - 1 - (h >> 8) % min(i, 50)) if roll < 2 and i else None
+    name, kind = _name_and_type(u.bits("customers", i, 1), i)
     return {
         "id": u.id_of("customers", i),
         "active": roll >= 5 and merged_to is None,
-        "name": customer_name(u, i),
-        "type": customer_type(u, i),
+        "name": name,
+        "type": kind,
         "address": address(u, first_location(u, i)),
         "customFields": [{"typeId": 501, "name": "Pool Type", "value": _POOL_TYPES[h >> 16 & 1]}],
         "balance": ((h >> 20) % 40) * 12.5 if h >> 28 & 7 == 0 else 0.0,
