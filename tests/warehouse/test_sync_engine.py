@@ -454,31 +454,6 @@ def test_prefetch_prepares_on_its_thread_and_raises_its_errors() -> None:
         list(sync.prefetch(iter(range(5)), transform=prepare))
 
 
-def test_prefetch_frees_what_the_consumer_is_done_with_on_its_thread() -> None:
-    """A page's objects are freed beside the load, not between two loads."""
-    import threading
-    import time
-
-    freed_on: list[str] = []
-
-    class Page:
-        def __del__(self) -> None:
-            freed_on.append(threading.current_thread().name)
-
-    def pages() -> Iterator[Page]:
-        for _ in range(20):
-            time.sleep(0.002)
-            yield Page()
-
-    seen: list[int] = []
-    for page in sync.prefetch(pages(), depth=1, transform=lambda page: (page, [page])):
-        seen.append(len(page))
-    del page
-    assert seen == [2] * 20 and len(freed_on) == 20
-    # The last ones go when the feed ends, on the consumer's thread.
-    assert freed_on.count("sync-prefetch") >= 17
-
-
 def test_value_postgresql_refuses_is_rejected_and_the_page_still_commits(
     engine: sa.Engine,
 ) -> None:
