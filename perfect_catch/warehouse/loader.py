@@ -509,7 +509,7 @@ _COPY_BRANCHES: dict[str, tuple[tuple[str, str], ...]] = {
         ("v.__class__ is str and check_timestamp(v)", "text(v)"),
     ),
     "date": (
-        ("v.__class__ is str and (day(v) is not None or timestamp(v) is not None)", "v.encode()"),
+        ("v.__class__ is str and plain_date(v) is not None", "v.encode()"),
         ("v.__class__ is str and check_date(v)", "text(v)"),
     ),
 }
@@ -518,7 +518,7 @@ _COPY_NAMES = {
     "dumps": orjson.dumps,
     "decimal": _DECIMAL_FAST.fullmatch,
     "timestamp": _TIMESTAMP_FAST.fullmatch,
-    "day": _DATE_FAST.fullmatch,
+    "plain_date": _plain_date,
     "check_timestamp": _check_timestamp,
     "check_date": _check_date,
     "NULL": b"\\N",

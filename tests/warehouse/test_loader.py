@@ -518,3 +518,23 @@ def test_direct_copy_keeps_the_newest_of_a_repeated_id_and_skips_pages_it_cannot
         (TENANT + 1, 3, "12345", "1 Pool Rd"),
         (TENANT + 1, 4, "Customer 4", '["a list"]'),
     ]
+
+
+def test_direct_copy_text_of_a_date_column() -> None:
+    """No entity has a date column yet: the compiled writer of one, directly. A plain date or
+    timestamp passes as written, a valid rarer one (February 29th) after its full check, and
+    anything the full checks refuse has no direct COPY text."""
+    import dataclasses
+
+    from perfect_catch.warehouse import loader
+    from perfect_catch.warehouse.catalog import Column
+
+    spec = dataclasses.replace(CUSTOMERS, columns=(Column("day", "date", ("day",)),))
+    write = loader._typed_fields(spec)
+    assert write is not None
+    assert write({"day": "2024-05-01"}) == b"\t2024-05-01"
+    assert write({"day": "2024-05-01T10:00:00Z"}) == b"\t2024-05-01T10:00:00Z"
+    assert write({"day": "2024-02-29"}) == b"\t2024-02-29"
+    assert write({"day": None}) == write({}) == b"\t\\N"
+    assert write({"day": "2023-02-29"}) is None
+    assert write({"day": 20240501}) is None
