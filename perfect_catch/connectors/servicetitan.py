@@ -24,6 +24,7 @@ from perfect_catch.connectors.http import (
     RetryPolicy,
     seconds_in_text,
 )
+from perfect_catch.connectors.json_pages import loads_page
 
 if TYPE_CHECKING:
     from perfect_catch.settings import Settings
@@ -288,7 +289,7 @@ class ServiceTitanClient(ApiClient):
         if not response.content:
             return None
         try:
-            return orjson.loads(response.content)
+            return loads_page(response.content)
         except orjson.JSONDecodeError:
             raise self._protocol_error(method, module, path, "response is not JSON") from None
 

@@ -44,6 +44,7 @@ from perfect_catch.warehouse.loader import (
     ensure_seen_table,
     load_records,
     prepare_batch,
+    widen_copy_buffer,
 )
 
 
@@ -231,6 +232,7 @@ def sync_entity(
             raise SyncAlreadyRunning(
                 f"a sync of {spec.source} {spec.name} for tenant {tenant_id} is already running"
             )
+        widen_copy_buffer(conn)
         with streaming():
             run = _run(conn, client, spec, tenant_id, full, on_page, run_id, include_recent_changes)
         ok = True

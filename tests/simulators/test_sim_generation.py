@@ -106,3 +106,17 @@ def test_large_page_near_the_end_is_fast_and_memory_flat() -> None:
     tracemalloc.stop()
     assert elapsed < 5, elapsed
     assert peak < 50_000_000, peak
+
+
+def test_coordinates_are_the_city_centre_plus_an_offset_rounded_to_six_places() -> None:
+    # The generator adds integers and divides once instead of rounding a float sum: the same
+    # float for every city and every offset it can draw.
+    from perfect_catch.simulators.servicetitan import catalog
+    from perfect_catch.simulators.servicetitan.records import _CITY_PARTS
+
+    for (_, _, lat, lon), (_, _, lat_units, lon_units) in zip(
+        catalog.CITIES, _CITY_PARTS, strict=True
+    ):
+        for offset in range(2000):
+            assert (lat_units + offset) / 10_000 == round(lat + (offset - 1000) / 10_000, 6)
+            assert (lon_units + offset) / 10_000 == round(lon + (offset - 1000) / 10_000, 6)

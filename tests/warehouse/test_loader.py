@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -15,7 +18,14 @@ from perfect_catch.warehouse.catalog import (
     META_COLUMNS,
     get_entity,
 )
-from perfect_catch.warehouse.loader import LoadResult, RecordError, load_records, parse_timestamp
+from perfect_catch.warehouse.loader import (
+    COPY_SEND_BUFFER,
+    LoadResult,
+    RecordError,
+    load_records,
+    parse_timestamp,
+    widen_copy_buffer,
+)
 
 TENANT = 4242
 CUSTOMERS = get_entity("customers")
@@ -538,3 +548,23 @@ def test_direct_copy_text_of_a_date_column() -> None:
     assert write({"day": None}) == write({}) == b"\t\\N"
     assert write({"day": "2023-02-29"}) is None
     assert write({"day": 20240501}) is None
+
+
+def test_a_unix_socket_connection_gets_room_for_a_page_of_copy_data(engine: sa.Engine) -> None:
+    raw = engine.raw_connection()
+    try:
+        conn: psycopg.Connection = raw.driver_connection  # type: ignore[assignment]
+        with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+            family, before = sock.family, sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        size = widen_copy_buffer(conn)
+        with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == size
+        if family != socket.AF_UNIX:
+            assert size == before  # TCP keeps the kernel's own tuning
+            return
+        # Linux doubles what it is given (for its bookkeeping) after capping it at wmem_max.
+        wmem_max = int(Path("/proc/sys/net/core/wmem_max").read_text())
+        assert size == max(before, 2 * min(COPY_SEND_BUFFER, wmem_max))
+        assert widen_copy_buffer(conn) == size
+    finally:
+        raw.close()

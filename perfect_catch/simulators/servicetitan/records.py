@@ -27,6 +27,12 @@ from perfect_catch.simulators.servicetitan.universe import (
 
 Record = dict[str, Any]
 HOUR = 3600 * TICKS_PER_SECOND
+# Id bases of the hot generators, which add an index to them rather than call `u.id_of`.
+_ID_JOBS, _ID_CUSTOMERS, _ID_LOCATIONS = ID_BASE["jobs"], ID_BASE["customers"], ID_BASE["locations"]
+_ID_APPOINTMENTS, _ID_INVOICES = ID_BASE["appointments"], ID_BASE["invoices"]
+_ID_ESTIMATES, _ID_EMPLOYEES = ID_BASE["estimates"], ID_BASE["employees"]
+_ID_BUSINESS_UNITS, _ID_JOB_TYPES = ID_BASE["business-units"], ID_BASE["job-types"]
+_ID_CAMPAIGNS, _ID_TECHNICIANS = ID_BASE["campaigns"], ID_BASE["technicians"]
 
 ESTIMATE_STATUSES = {1: "Open", 2: "Sold", 3: "Dismissed"}
 
@@ -72,18 +78,28 @@ def customer_type(u: Universe, index: int) -> str:
     return _name_and_type(u.bits("customers", index, 1), index)[1]
 
 
+# City, ZIP, and latitude / longitude in units of 1e-4 degree less the 1,000 of the largest
+# offset: a coordinate is then one integer sum and one division, the same float as rounding
+# `lat + offset / 10_000` to six places (checked for every city and offset by a test).
+_CITY_PARTS = tuple(
+    (city, zip_code, round(lat * 10_000) - 1000, round(lon * 10_000) - 1000)
+    for city, zip_code, lat, lon in cat.CITIES
+)
+_N_STREETS, _N_STREET_TYPES = len(cat.STREET_NAMES), len(cat.STREET_TYPES)
+
+
 def address(u: Universe, location_index: int) -> Record:
     h = u.bits("locations", location_index, 1)
-    city, zip_code, lat, lon = cat.CITIES[h % 12]
+    city, zip_code, lat, lon = _CITY_PARTS[h % 12]
     h //= 12
     unit = f"Unit {h % 300 + 1}" if h >> 9 & 15 == 0 else None
     h >>= 13
     number = h % 19_000 + 100
     h //= 19_000
-    street = cat.STREET_NAMES[h % len(cat.STREET_NAMES)]
-    h //= len(cat.STREET_NAMES)
-    kind = cat.STREET_TYPES[h % len(cat.STREET_TYPES)]
-    h //= len(cat.STREET_TYPES)
+    street = cat.STREET_NAMES[h % _N_STREETS]
+    h //= _N_STREETS
+    kind = cat.STREET_TYPES[h % _N_STREET_TYPES]
+    h //= _N_STREET_TYPES
     return {
         "street": f"{number} {'NESW'[h & 3]} {street} {kind}",
         "unit": unit,
@@ -91,8 +107,8 @@ def address(u: Universe, location_index: int) -> Record:
         "state": "AZ",
         "zip": zip_code,
         "country": "USA",
-        "latitude": round(lat + ((h >> 2) % 2000 - 1000) / 10_000, 6),
-        "longitude": round(lon + ((h >> 13) % 2000 - 1000) / 10_000, 6),
+        "latitude": (lat + (h >> 2) % 2000) / 10_000,
+        "longitude": (lon + (h >> 13) % 2000) / 10_000,
     }
 
 
@@ -510,17 +526,20 @@ _POOL_TYPES = ("Chlorine", "Salt", "None")
 
 
 def customer(u: Universe, i: int) -> Record:
+    # Same values as the plain calls (`u.id_of`, `first_location`, `address`), inlined: the
+    # customers feed is the largest.
     h = u.bits("customers", i)
     modified_t = u.modified_ticks("customers", i)
     roll = h % 100
-    merged_to = u.id_of("customers", i - 1 - (h >> 8) % min(i, 50)) if roll < 2 and i else None
+    merged_to = _ID_CUSTOMERS + i - 1 - (h >> 8) % min(i, 50) if roll < 2 and i else None
     name, kind = _name_and_type(u.bits("customers", i, 1), i)
+    n_customers, n_locations = _customer_counts(u)
     return {
-        "id": u.id_of("customers", i),
+        "id": _ID_CUSTOMERS + i,
         "active": roll >= 5 and merged_to is None,
         "name": name,
         "type": kind,
-        "address": address(u, first_location(u, i)),
+        "address": address(u, -(-i * n_locations // n_customers)),
         "customFields": [{"typeId": 501, "name": "Pool Type", "value": _POOL_TYPES[h >> 16 & 1]}],
         "balance": ((h >> 20) % 40) * 12.5 if h >> 28 & 7 == 0 else 0.0,
         "taxExempt": False,
@@ -529,7 +548,7 @@ def customer(u: Universe, i: int) -> Record:
         "doNotService": False,
         "nationalAccount": False,
         "createdOn": format_ticks(u.created_ticks("customers", i, modified_t)),
-        "createdById": u.id_of("employees", (h >> 40) % 6),
+        "createdById": _ID_EMPLOYEES + (h >> 40) % 6,
         "modifiedOn": format_ticks(modified_t),
         "mergedToId": merged_to,
         "paymentTermId": None,
@@ -537,6 +556,13 @@ def customer(u: Universe, i: int) -> Record:
         "creditLimitBalance": None,
         "externalData": [],
     }
+
+
+def _customer_counts(u: Universe) -> tuple[int, int]:
+    counts = u.memo.get("customer_counts")
+    if counts is None:
+        counts = u.memo["customer_counts"] = (u.counts["customers"], u.counts["locations"])
+    return counts
 
 
 def location(u: Universe, i: int) -> Record:
@@ -624,11 +650,6 @@ def job_type_index(u: Universe, job_index: int) -> int:
     return u.bits("jobs", job_index) % len(cat.JOB_TYPES)
 
 
-_ID_JOBS, _ID_CUSTOMERS, _ID_LOCATIONS = ID_BASE["jobs"], ID_BASE["customers"], ID_BASE["locations"]
-_ID_APPOINTMENTS, _ID_INVOICES = ID_BASE["appointments"], ID_BASE["invoices"]
-_ID_ESTIMATES, _ID_EMPLOYEES = ID_BASE["estimates"], ID_BASE["employees"]
-_ID_BUSINESS_UNITS, _ID_JOB_TYPES = ID_BASE["business-units"], ID_BASE["job-types"]
-_ID_CAMPAIGNS, _ID_TECHNICIANS = ID_BASE["campaigns"], ID_BASE["technicians"]
 _N_JOB_TYPES, _N_NOTES = len(cat.JOB_TYPES), len(cat.CUSTOMER_NOTES)
 _N_CAMPAIGNS = len(cat.CAMPAIGNS)
 # Per job type: the summary prefix and the fields fixed by the type.
