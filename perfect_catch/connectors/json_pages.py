@@ -26,6 +26,7 @@ import orjson
 #: 70 KB of records.
 CHUNK_BYTES = 256 * 1024
 
+
 def loads_page(body: bytes) -> Any:
     """`orjson.loads(body)`, in pieces of about `CHUNK_BYTES` when `body` is a large page."""
     if len(body) <= CHUNK_BYTES:
