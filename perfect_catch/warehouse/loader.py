@@ -757,6 +757,7 @@ def load_records(
     run_id: str | None = None,
     track_seen: bool = False,
     direct: bool = False,
+    while_copying: Callable[[], None] | None = None,
 ) -> LoadResult:
     """Upsert `records` of `spec` for `tenant_id` in the caller's open transaction.
 
@@ -774,6 +775,10 @@ def load_records(
     with a unique violation, and a value PostgreSQL refuses with a data error: either way the
     page is rolled back to the savepoint and loaded by the upsert path, so the outcome is the
     same as without `direct`. Every row a successful COPY writes is new: all are `inserted`.
+
+    `while_copying`, if given, is called once the rows of a direct COPY are sent, while
+    PostgreSQL takes them in and this thread would only wait (the sync engine frees the previous
+    page then).
     """
     if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
         raise ValueError("load_records needs an open transaction (use conn.transaction())")
@@ -783,7 +788,11 @@ def load_records(
         else prepare_batch(spec, records, direct=direct)
     )
     counts: tuple[int, int, datetime | None] = (0, 0, None)
-    copied = direct and batch.direct is not None and _copy_direct(conn, spec, tenant_id, batch)
+    copied = (
+        direct
+        and batch.direct is not None
+        and _copy_direct(conn, spec, tenant_id, batch, while_copying)
+    )
     if copied:
         counts = (len(batch.rows), 0, batch.newest)
         if track_seen:
@@ -863,7 +872,11 @@ def _direct_copy_sql(spec: EntitySpec) -> str:
 
 
 def _copy_direct(
-    conn: psycopg.Connection, spec: EntitySpec, tenant_id: int, batch: PreparedBatch
+    conn: psycopg.Connection,
+    spec: EntitySpec,
+    tenant_id: int,
+    batch: PreparedBatch,
+    while_copying: Callable[[], None] | None,
 ) -> bool:
     """COPY the batch's direct rows into the target table in a savepoint; False (and nothing
     written) if PostgreSQL refused them, a row already there or a value it would not take."""
@@ -880,6 +893,8 @@ def _copy_direct(
             copy.write(b"%d" % tenant_id)
             copy.write((end + b"%d" % tenant_id).join(batch.direct))
             copy.write(end)
+            if while_copying is not None:
+                while_copying()
     except (psycopg.IntegrityError, psycopg.DataError):
         conn.execute(f"rollback to savepoint {_SAVEPOINT}; release savepoint {_SAVEPOINT}")
         return False

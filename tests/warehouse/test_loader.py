@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy as sa
+from psycopg import pq
 
 from perfect_catch.warehouse.catalog import (
     ENTITIES,
@@ -568,3 +569,28 @@ def test_a_unix_socket_connection_gets_room_for_a_page_of_copy_data(engine: sa.E
         assert widen_copy_buffer(conn) == size
     finally:
         raw.close()
+
+
+def test_while_copying_runs_once_the_rows_are_sent_and_before_the_copy_ends(
+    engine: sa.Engine,
+) -> None:
+    seen: list[pq.TransactionStatus] = []
+    with engine.begin() as sa_conn:
+        conn = sa_conn.connection.driver_connection
+        assert isinstance(conn, psycopg.Connection)
+
+        def note() -> None:
+            seen.append(conn.info.transaction_status)
+
+        def load(records: list[Any], direct: bool) -> LoadResult:
+            return load_records(conn, CUSTOMERS, TENANT, records, direct=direct, while_copying=note)
+
+        first = load([customer(i) for i in (1, 2, 3)], direct=True)
+        assert seen == [pq.TransactionStatus.ACTIVE]  # the COPY was still in progress
+        # A direct COPY that fails (a row already there) called it too, then took the upsert.
+        again = load([customer(1, "2025-01-01T00:00:00Z")], direct=True)
+        assert len(seen) == 2
+        # The upsert path alone does not call it.
+        load([customer(2, "2025-01-01T00:00:00Z")], direct=False)
+        assert len(seen) == 2
+    assert (first.inserted, again.updated) == (3, 1)
