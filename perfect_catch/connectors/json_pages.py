@@ -8,16 +8,17 @@ every wait on the server, so PostgreSQL sat idle while a page was being decoded.
 `loads_page` returns exactly what `orjson.loads` returns, and raises what it raises. A body
 whose last member is an array of objects (`{"hasMore": …, "continueFrom": …, "data": [{…}, …]}`,
 the shape of ServiceTitan's pages) is decoded as its envelope with an empty array, then the
-array's elements in runs of about `CHUNK_BYTES`, cut where an object is followed by `,` and the
-first member of the array's first element (`},{"id":`). That text never occurs inside a string
-(a quote in a string is escaped), and a cut inside a nested array leaves the run before it with
-a container open, which does not decode. So every run must decode as a JSON array, and the
-envelope as an object whose last member is that empty array; if anything does not, the body is
-decoded whole.
+array's elements in runs of about `CHUNK_BYTES`, cut where an object is followed by `,` and an
+object starting with the same two keys as the array's first element (`},{"id":7,"jobId":`).
+That text never occurs inside a string (a quote in a string is escaped), and a cut inside a
+nested array leaves the run before it with a container open, which does not decode. So every
+run must decode as a JSON array, and the envelope as an object whose last member is that empty
+array; if anything does not, the body is decoded whole.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -54,18 +55,15 @@ def _loads_in_pieces(body: bytes) -> dict[str, Any] | None:
     last = next(reversed(envelope))
     if envelope[last] != []:
         return None
-    # Elements start with the same member as a rule (`{"id":`): cutting only before that keeps
-    # the cuts off the nested arrays of objects most records have.
-    colon = body.find(b":", start + 1, start + 200)
-    if colon < 0:
+    cut_before = _cut_pattern(body[start + 1 : start + 400])
+    if cut_before is None:
         return None
-    cut_before = b"}," + body[start + 1 : colon + 1]
     records: list[Any] = []
     view = memoryview(body)
     begin = start + 1
     while begin < end:
-        cut = body.find(cut_before, begin + CHUNK_BYTES, end)
-        stop = end if cut < 0 else cut + 1
+        match = cut_before.search(body, begin + CHUNK_BYTES, end)
+        stop = end if match is None else match.start() + 1
         try:
             run = orjson.loads(b"[" + view[begin:stop] + b"]")
         except orjson.JSONDecodeError:
@@ -74,3 +72,22 @@ def _loads_in_pieces(body: bytes) -> dict[str, Any] | None:
         begin = stop + 1  # past the comma
     envelope[last] = records
     return envelope
+
+
+# A value without a comma: a number or a literal, a plain string, an empty array or object.
+_SIMPLE_VALUE = rb'(?:[^,{}\[\]"]*|"[^"\\,]*"|\[\]|\{\})'
+# The first two members of an element: a key, a simple value, the next key.
+_FIRST_MEMBERS = re.compile(rb'\{("[^"\\]*":)' + _SIMPLE_VALUE + rb',("[^"\\]*":)')
+
+
+def _cut_pattern(head: bytes) -> re.Pattern[bytes] | None:
+    """Where to cut: before an element that starts with the same two keys as the first one.
+
+    Records start with the same members in the same order as a rule (`{"id":1,"jobId":`);
+    nested objects seldom start with both (an estimate's items start with `{"id":`, then
+    `"sku":`), so the cuts stay off the nested arrays most records have."""
+    match = _FIRST_MEMBERS.match(head)
+    if match is None:
+        return None
+    first, second = match.groups()
+    return re.compile(re.escape(b"},{" + first) + _SIMPLE_VALUE + b"," + re.escape(second))

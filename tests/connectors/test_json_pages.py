@@ -49,18 +49,39 @@ def test_a_page_decodes_to_what_orjson_gives(seed: int) -> None:
     assert loads_page(body) == orjson.loads(body)
 
 
+def test_nested_objects_that_start_with_the_same_key_are_not_cut() -> None:
+    # An estimate's items start with "id" too, but not with "id" then "jobId".
+    records = [
+        {"id": i, "jobId": 7, "items": [{"id": 1, "sku": {"id": 2}}, {"id": 3, "sku": None}] * 9}
+        for i in range(60)
+    ]
+    body = _page(records)
+    pieces = json_pages._loads_in_pieces(body)
+    assert pieces is not None
+    assert pieces == orjson.loads(body)
+
+
+def test_records_that_start_with_an_empty_array_are_cut_too() -> None:
+    body = _page([{"customFields": [], "permissions": {}, "id": i} for i in range(300)])
+    pieces = json_pages._loads_in_pieces(body)
+    assert pieces is not None
+    assert pieces == orjson.loads(body)
+
+
 def test_a_cut_inside_a_nested_array_falls_back_to_decoding_whole() -> None:
-    # Nested objects that start with the records' first member: cuts land between them, the
-    # piece before does not decode, so the body is decoded whole.
-    body = _page([{"id": i, "items": [{"id": 1}, {"id": 2}] * 40} for i in range(50)])
+    # Nested objects that start as the records do: cuts land between them, the piece before
+    # does not decode, so the body is decoded whole.
+    body = _page(
+        [{"id": i, "kind": "a", "items": [{"id": 1, "kind": "b"}] * 40} for i in range(50)]
+    )
     assert json_pages._loads_in_pieces(body) is None
     assert loads_page(body) == orjson.loads(body)
 
 
 def test_the_cut_written_inside_strings_is_never_cut() -> None:
-    # In JSON text a quote inside a string is escaped, so `},{"id":` never matches inside one.
-    body = _page([{"id": i, "note": '},{"id":' * 200} for i in range(50)])
-    assert b'},{\\"id\\":' in body
+    # In JSON text a quote inside a string is escaped, so the cut never matches inside one.
+    body = _page([{"id": i, "note": '},{"id":1,"note":' * 200} for i in range(50)])
+    assert b'},{\\"id\\":1,\\"note\\":' in body
     pieces = json_pages._loads_in_pieces(body)
     assert pieces is not None
     assert pieces == orjson.loads(body)
