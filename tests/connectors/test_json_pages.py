@@ -10,6 +10,8 @@ import pytest
 
 from perfect_catch.connectors import json_pages
 from perfect_catch.connectors.json_pages import loads_page
+from perfect_catch.simulators.servicetitan import ServiceTitanState
+from perfect_catch.simulators.servicetitan.records import GENERATORS
 
 
 def _page(records: list[Any], **envelope: Any) -> bytes:
@@ -123,3 +125,13 @@ def test_malformed_json_raises_as_orjson_does(body: bytes) -> None:
         orjson.loads(body)
     with pytest.raises(orjson.JSONDecodeError):
         loads_page(body)
+
+
+def test_every_simulated_export_page_is_decoded_in_pieces() -> None:
+    state = ServiceTitanState(seed=1, size="small")
+    store = next(iter(state.tenants.values()))
+    for entity in GENERATORS:
+        body = store.export_page_json(entity, None, False, 5000, state.recent_window_ticks)
+        pieces = json_pages._loads_in_pieces(body)
+        assert pieces is not None, entity
+        assert pieces == orjson.loads(body), entity
