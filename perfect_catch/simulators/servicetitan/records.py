@@ -533,7 +533,7 @@ def customer(u: Universe, i: int) -> Record:
     roll = h % 100
     merged_to = _ID_CUSTOMERS + i - 1 - (h >> 8) % min(i, 50) if roll < 2 and i else None
     name, kind = _name_and_type(u.bits("customers", i, 1), i)
-    n_customers, n_locations = _customer_counts(u)
+    _, n_customers, n_locations, *_ = _counts(u)
     return {
         "id": _ID_CUSTOMERS + i,
         "active": roll >= 5 and merged_to is None,
@@ -556,13 +556,6 @@ def customer(u: Universe, i: int) -> Record:
         "creditLimitBalance": None,
         "externalData": [],
     }
-
-
-def _customer_counts(u: Universe) -> tuple[int, int]:
-    counts = u.memo.get("customer_counts")
-    if counts is None:
-        counts = u.memo["customer_counts"] = (u.counts["customers"], u.counts["locations"])
-    return counts
 
 
 def location(u: Universe, i: int) -> Record:
@@ -663,7 +656,7 @@ _JOB_SUMMARIES = tuple(
 
 
 def _counts(u: Universe) -> tuple[int, int, int, int, int, int, int]:
-    """Counts the job generator divides by, looked up once per universe."""
+    """Counts the hot generators (jobs, customers) divide by, looked up once per universe."""
     counts = u.memo.get("job_counts")
     if counts is None:
         c = u.counts
