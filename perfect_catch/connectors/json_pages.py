@@ -23,8 +23,8 @@ from typing import Any
 
 import orjson
 
-#: Size of a piece; smaller bodies are decoded whole. Decoding holds the GIL about 1 ms per
-#: 70 KB of records.
+#: Size of a piece; smaller bodies are decoded whole. A 3 MB page of customers took 25-45 ms
+#: to decode here, so a piece holds the GIL for about 2-4 ms.
 CHUNK_BYTES = 256 * 1024
 
 
@@ -50,8 +50,9 @@ def _loads_in_pieces(body: bytes) -> dict[str, Any] | None:
         envelope = orjson.loads(body[: start + 1] + body[end:])
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(envelope, dict) or not envelope:
-        return None
+    # Valid JSON that ends with `[]}` is an object. Its last key in order is not that array's
+    # when the array's key came earlier too (`{"data": 1, "x": 2, "data": []}`).
+    assert isinstance(envelope, dict)
     last = next(reversed(envelope))
     if envelope[last] != []:
         return None

@@ -103,6 +103,10 @@ def test_the_cut_written_inside_strings_is_never_cut() -> None:
         orjson.dumps({"data": [{"id": i} for i in range(200)]}, option=orjson.OPT_INDENT_2),
         # duplicate keys: the last one wins, as in orjson
         b'{"data":[' + b",".join(b'{"id":%d}' % i for i in range(200)) + b'],"data":[]}',
+        # the array's key came earlier too: it is not the last key of the decoded object
+        b'{"data":1,"x":{"a":2},"data":['
+        + b",".join(b'{"id":%d,"n":1}' % i for i in range(200))
+        + b"]}",
         # whitespace after the end
         orjson.dumps({"data": [{"id": i} for i in range(200)]}) + b"\n  ",
     ],
