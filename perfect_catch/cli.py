@@ -145,8 +145,8 @@ def simulate(
 @workflows_app.command("list")
 def workflows_list() -> None:
     """List the workflow definitions with their trigger, version and whether they are on."""
-    from perfect_catch.automation.engine import sync_from_files
     from perfect_catch.warehouse.engine import get_engine
+    from perfect_catch.workflows.engine import sync_from_files
 
     _settings()
     _require_current_schema()
@@ -165,9 +165,9 @@ def workflows_list() -> None:
 
 
 def _set_workflow(name: str, enabled: bool) -> None:
-    from perfect_catch.automation.definitions import WorkflowNotFoundError, set_enabled
-    from perfect_catch.automation.engine import sync_from_files
     from perfect_catch.warehouse.engine import get_engine
+    from perfect_catch.workflows.definitions import WorkflowNotFoundError, set_enabled
+    from perfect_catch.workflows.engine import sync_from_files
 
     _settings()
     _require_current_schema()

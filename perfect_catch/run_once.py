@@ -73,15 +73,15 @@ def _dbt(settings: Settings) -> str:
 
 
 def _workflows(settings: Settings) -> str:
-    from perfect_catch.automation.engine import process_events_once
     from perfect_catch.warehouse.engine import get_engine
+    from perfect_catch.workflows.engine import process_events_once
 
     return process_events_once(get_engine(), settings).line()
 
 
 def _outbox(settings: Settings) -> str:
-    from perfect_catch.automation.dispatcher import dispatch_due
-    from perfect_catch.automation.providers import configured_channels
+    from perfect_catch.messaging.dispatcher import dispatch_due
+    from perfect_catch.messaging.providers import configured_channels
     from perfect_catch.warehouse.engine import get_engine
 
     channels = configured_channels(settings)

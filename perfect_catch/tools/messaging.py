@@ -14,8 +14,8 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from perfect_catch.automation.dispatcher import dispatch_due
-from perfect_catch.automation.outbox import OutboxEntry, enqueue, get_entry
+from perfect_catch.messaging.dispatcher import dispatch_due
+from perfect_catch.messaging.outbox import OutboxEntry, enqueue, get_entry
 from perfect_catch.tools import lookup
 from perfect_catch.tools.context import ToolContext
 from perfect_catch.tools.errors import NotFoundError, ToolInputError

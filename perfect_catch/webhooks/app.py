@@ -3,7 +3,7 @@ GoHighLevel events.
 
 Every route checks the provider's signature first (see `verify`) and answers 403 without
 touching the database when it does not hold; nothing secret is logged. Accepted reports are
-written by `perfect_catch.automation.delivery` (opt-outs, delivery events, message statuses) or,
+written by `perfect_catch.messaging.delivery` (opt-outs, delivery events, message statuses) or,
 for GoHighLevel, by `perfect_catch.integrations.ghl_webhooks.apply_ghl_webhook`. Each write is
 idempotent, since every provider retries deliveries it thinks failed.
 
@@ -26,10 +26,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from perfect_catch.automation import delivery
-from perfect_catch.automation.config import MessagingSettings, get_messaging_settings
-from perfect_catch.automation.consent import keyword_action
 from perfect_catch.integrations.ghl_webhooks import WebhookError, apply_ghl_webhook
+from perfect_catch.messaging import delivery
+from perfect_catch.messaging.config import MessagingSettings, get_messaging_settings
+from perfect_catch.messaging.consent import keyword_action
 from perfect_catch.settings import Settings, get_settings
 from perfect_catch.webhooks import verify
 

@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from perfect_catch.automation.config import load_messaging_settings
-from perfect_catch.automation.dispatcher import dispatch_due
-from perfect_catch.automation.outbox import enqueue
-from perfect_catch.automation.providers import Providers
+from perfect_catch.messaging.config import load_messaging_settings
+from perfect_catch.messaging.dispatcher import dispatch_due
+from perfect_catch.messaging.outbox import enqueue
+from perfect_catch.messaging.providers import Providers
 from perfect_catch.settings import load_settings
 from perfect_catch.simulators.server import SimulatorServer
 from perfect_catch.warehouse import migrate

@@ -40,7 +40,7 @@ import httpx
 import sqlalchemy as sa
 from simulator_process import start_simulator
 
-from perfect_catch.automation.consent import suppression_reason
+from perfect_catch.messaging.consent import suppression_reason
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from perfect_catch.automation.config import MessagingSettings
-from perfect_catch.automation.workflow_config import WorkflowSettings
 from perfect_catch.integrations.config import IntegrationSettings
+from perfect_catch.messaging.config import MessagingSettings
 from perfect_catch.settings import Settings
+from perfect_catch.workflows.config import WorkflowSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from perfect_catch.automation.config import get_messaging_settings
-from perfect_catch.automation.consent import record_consent
+from perfect_catch.messaging.config import get_messaging_settings
+from perfect_catch.messaging.consent import record_consent
 
 if TYPE_CHECKING:
     from tests.mcp.conftest import World

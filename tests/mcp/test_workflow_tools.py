@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import orjson
 import sqlalchemy as sa
 
-from perfect_catch.automation.engine import due_instances, match_events, sync_from_files
+from perfect_catch.workflows.engine import due_instances, match_events, sync_from_files
 
 NOW = datetime(2030, 6, 4, 16, 0, tzinfo=UTC)
 EVENTS_DDL = (

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from perfect_catch.automation.config import MessagingSettings, load_messaging_settings
-from perfect_catch.automation.dispatcher import DispatchResult, dispatch_due
-from perfect_catch.automation.outbox import OutboxEntry, enqueue
-from perfect_catch.automation.providers import Providers
+from perfect_catch.messaging.config import MessagingSettings, load_messaging_settings
+from perfect_catch.messaging.dispatcher import DispatchResult, dispatch_due
+from perfect_catch.messaging.outbox import OutboxEntry, enqueue
+from perfect_catch.messaging.providers import Providers
 from perfect_catch.settings import Settings, load_settings
 from perfect_catch.simulators.sendgrid import SendGridState
 from perfect_catch.simulators.server import SimulatorServer

@@ -103,7 +103,7 @@ def test_sendgrid_unsubscribe_suppresses_later_email(world: Messaging) -> None:
 
 
 def test_single_recipient_check_matches_the_dispatcher(world: Messaging) -> None:
-    from perfect_catch.automation.consent import record_consent, suppression_reason
+    from perfect_catch.messaging.consent import record_consent, suppression_reason
 
     with world.engine.begin() as conn:
         record_consent(

@@ -6,10 +6,10 @@ import dagster as dg
 import pytest
 from messaging_world import Messaging
 
-from perfect_catch.automation.config import get_messaging_settings
 from perfect_catch.defs.messaging.jobs import dispatch_outbox_job
 from perfect_catch.defs.messaging.sensors import outbox_dispatch_sensor
 from perfect_catch.defs.warehouse.resources import WarehouseResource
+from perfect_catch.messaging.config import get_messaging_settings
 
 
 def test_sensor_and_job_drain_the_outbox(

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from messaging_world import CUSTOMER_E164, NOON, Messaging
 
-from perfect_catch.automation import dispatcher
-from perfect_catch.automation.outbox import release_unknown
-from perfect_catch.automation.providers import ProviderRefusal
+from perfect_catch.messaging import dispatcher
+from perfect_catch.messaging.outbox import release_unknown
+from perfect_catch.messaging.providers import ProviderRefusal
 
 
 def test_enqueue_is_idempotent_and_normalises_the_number(world: Messaging) -> None:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from messaging_world import Messaging
 
-from perfect_catch.automation.quiet_hours import next_allowed_time
+from perfect_catch.messaging.quiet_hours import next_allowed_time
 
 NY = ZoneInfo("America/New_York")
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from workflow_support import Flow, make_flow
 
-from perfect_catch.automation.workflow_config import get_workflow_settings
+from perfect_catch.workflows.config import get_workflow_settings
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from workflow_support import NOON, Flow, make_flow
 
-from perfect_catch.automation.runtime import Services
 from perfect_catch.simulators.anthropic import AnthropicState
 from perfect_catch.simulators.server import SimulatorServer
+from perfect_catch.workflows.runtime import Services
 
 WORKFLOW = """
 name: agent_followup
@@ -126,7 +126,7 @@ def test_default_reply_calls_the_first_tool_then_ends(agent_world) -> None:
                 " '{steps,0,tools}', '[\"send_sms\"]')"
             )
         )
-    from perfect_catch.automation import definitions
+    from perfect_catch.workflows import definitions
 
     definitions._PARSED.clear()
     instance_id = _start(flow)

@@ -9,10 +9,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from workflow_support import E164, NOON, TENANT, make_flow
 
-from perfect_catch.automation.config import load_messaging_settings
-from perfect_catch.automation.consent import record_consent
-from perfect_catch.automation.dispatcher import dispatch_due
-from perfect_catch.automation.providers import Message, Providers, SendOutcome
+from perfect_catch.messaging.config import load_messaging_settings
+from perfect_catch.messaging.consent import record_consent
+from perfect_catch.messaging.dispatcher import dispatch_due
+from perfect_catch.messaging.providers import Message, Providers, SendOutcome
 
 
 @dataclass

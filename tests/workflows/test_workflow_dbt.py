@@ -8,15 +8,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from perfect_catch.automation.engine import process_events_once
-from perfect_catch.automation.runtime import Services
-from perfect_catch.automation.workflow_config import load_workflow_settings
 from perfect_catch.connectors.servicetitan import ServiceTitanClient
 from perfect_catch.settings import load_settings
 from perfect_catch.simulators.server import SimulatorServer
 from perfect_catch.warehouse import dbt_runner
 from perfect_catch.warehouse.catalog import ENTITIES
 from perfect_catch.warehouse.sync import sync_entity
+from perfect_catch.workflows.config import load_workflow_settings
+from perfect_catch.workflows.engine import process_events_once
+from perfect_catch.workflows.runtime import Services
 
 
 def test_dbt_events_start_workflows_for_news_only(

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from perfect_catch.automation.definitions import (
+from perfect_catch.workflows.config import WORKFLOWS_DIR
+from perfect_catch.workflows.definitions import (
     WorkflowDefinitionError,
     WorkflowNotFoundError,
     load_definitions,
@@ -18,7 +19,6 @@ from perfect_catch.automation.definitions import (
     stored_workflows,
     sync_definitions,
 )
-from perfect_catch.automation.workflow_config import WORKFLOWS_DIR
 
 SHIPPED = {
     "estimate_followup",
@@ -149,7 +149,7 @@ def test_table_mirrors_files_and_keeps_the_switch(engine: sa.Engine, tmp_path: P
 
 
 def test_templates_are_sandboxed_and_never_render_with_a_gap() -> None:
-    from perfect_catch.automation.templates import TemplateError, render
+    from perfect_catch.workflows.templates import TemplateError, render
 
     assert render("{{ n | money }} and {{ m | money }}", {"n": 1200, "m": 99.5}) == (
         "$1,200 and $99.50"

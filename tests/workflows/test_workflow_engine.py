@@ -9,10 +9,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from workflow_support import E164, NOON, TENANT, Flow, hours, make_flow
 
-from perfect_catch.automation.consent import record_consent
-from perfect_catch.automation.definitions import set_enabled
-from perfect_catch.automation.engine import TERMINAL, InstanceResult, process_events_once
-from perfect_catch.automation.steps.wait import next_local_time
+from perfect_catch.messaging.consent import record_consent
+from perfect_catch.workflows.definitions import set_enabled
+from perfect_catch.workflows.engine import TERMINAL, InstanceResult, process_events_once
+from perfect_catch.workflows.steps.wait import next_local_time
 
 
 def _drive(flow: Flow, instance_id: int, start: datetime, until: datetime) -> InstanceResult:

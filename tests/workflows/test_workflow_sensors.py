@@ -11,13 +11,13 @@ import pytest
 import sqlalchemy as sa
 from workflow_support import Flow
 
-from perfect_catch.automation.config import get_messaging_settings
-from perfect_catch.automation.definitions import set_enabled
-from perfect_catch.automation.workflow_config import get_workflow_settings
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.assets import workflows_started
 from perfect_catch.defs.workflows.jobs import run_config, workflow_instance_job
 from perfect_catch.defs.workflows.sensors import workflow_due_sensor, workflow_events_sensor
+from perfect_catch.messaging.config import get_messaging_settings
+from perfect_catch.workflows.config import get_workflow_settings
+from perfect_catch.workflows.definitions import set_enabled
 
 
 def _resources(flow: Flow) -> dict[str, WarehouseResource]:

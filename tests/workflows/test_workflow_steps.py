@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 from workflow_support import NOON, make_flow
 
-from perfect_catch.automation.runtime import Services
 from perfect_catch.integrations import ghl_push
 from perfect_catch.settings import load_settings
 from perfect_catch.simulators.server import SimulatorServer
 from perfect_catch.tools.context import ToolContext
+from perfect_catch.workflows.runtime import Services
 
 
 def _folder(tmp_path: Path, text: str) -> Path:

@@ -12,16 +12,16 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from perfect_catch.automation.engine import (
+from perfect_catch.settings import Settings, load_settings
+from perfect_catch.workflows.config import WorkflowSettings, load_workflow_settings
+from perfect_catch.workflows.engine import (
     InstanceResult,
     MatchResult,
     match_events,
     run_instance,
     sync_from_files,
 )
-from perfect_catch.automation.runtime import Services
-from perfect_catch.automation.workflow_config import WorkflowSettings, load_workflow_settings
-from perfect_catch.settings import Settings, load_settings
+from perfect_catch.workflows.runtime import Services
 
 TENANT = 1001
 CUSTOMER = 501

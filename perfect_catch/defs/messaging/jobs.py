@@ -1,16 +1,16 @@
 """The outbox dispatch job: one op per provider, each in that provider's concurrency pool.
 
-All logic is `perfect_catch.automation.dispatcher.dispatch_due`; the ops only choose the channel
+All logic is `perfect_catch.messaging.dispatcher.dispatch_due`; the ops only choose the channel
 and report the counts. Repeated or overlapping runs are harmless: rows are claimed with
 `FOR UPDATE SKIP LOCKED` and each idempotency key is handed to a provider at most once.
 """
 
 import dagster as dg
 
-from perfect_catch.automation.config import get_messaging_settings
-from perfect_catch.automation.dispatcher import dispatch_due
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.jobs import warehouse_engine
+from perfect_catch.messaging.config import get_messaging_settings
+from perfect_catch.messaging.dispatcher import dispatch_due
 from perfect_catch.settings import get_settings
 
 
@@ -54,7 +54,7 @@ def dispatch_email(context: dg.OpExecutionContext, warehouse: WarehouseResource)
     description="Send due outbox messages (SMS via Twilio, email via SendGrid) and record what "
     "the providers answered.",
     tags={"domain": "messaging"},
-    metadata={"dispatcher": "perfect_catch.automation.dispatcher.dispatch_due"},
+    metadata={"dispatcher": "perfect_catch.messaging.dispatcher.dispatch_due"},
 )
 def dispatch_outbox_job() -> None:
     dispatch_sms()

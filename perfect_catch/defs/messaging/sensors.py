@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from perfect_catch.automation.config import get_messaging_settings
-from perfect_catch.automation.dispatcher import backlog
 from perfect_catch.defs.messaging.jobs import dispatch_outbox_job
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.jobs import warehouse_engine
+from perfect_catch.messaging.config import get_messaging_settings
+from perfect_catch.messaging.dispatcher import backlog
 from perfect_catch.settings import get_settings
 
 INTERVAL_SECONDS = 30

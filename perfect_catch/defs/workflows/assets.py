@@ -1,4 +1,4 @@
-"""Workflows started straight from the event lane (all logic in `automation.engine`).
+"""Workflows started straight from the event lane (all logic in `workflows.engine`).
 
 The `servicetitan_event_sync` job ends with this asset: after the sync and the event models, it
 matches the new events against the enabled definitions, runs the instances they start and sends
@@ -9,11 +9,11 @@ by any other run.
 
 import dagster as dg
 
-from perfect_catch.automation.dispatcher import dispatch_instance
-from perfect_catch.automation.engine import start_new_instances
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.jobs import warehouse_engine
+from perfect_catch.messaging.dispatcher import dispatch_instance
 from perfect_catch.settings import get_settings
+from perfect_catch.workflows.engine import start_new_instances
 
 WORKFLOWS_STARTED = dg.AssetKey(["workflows", "started"])
 WORKFLOW_EVENTS = dg.AssetKey(["events", "workflow_events"])
@@ -27,7 +27,7 @@ WORKFLOW_EVENTS = dg.AssetKey(["events", "workflow_events"])
     description="Workflow instances started from the newest rows of events.workflow_events: "
     "materializing it matches them against the enabled definitions, runs each new instance's "
     "due steps and sends the messages they queued.",
-    metadata={"engine": "perfect_catch.automation.engine.start_new_instances"},
+    metadata={"engine": "perfect_catch.workflows.engine.start_new_instances"},
 )
 def workflows_started(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from perfect_catch.automation.engine import due_instances, match_events, sync_from_files
-from perfect_catch.automation.workflow_config import get_workflow_settings
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.jobs import run_config, warehouse_engine, workflow_instance_job
 from perfect_catch.settings import get_settings
+from perfect_catch.workflows.config import get_workflow_settings
+from perfect_catch.workflows.engine import due_instances, match_events, sync_from_files
 
 _config = get_workflow_settings()
 _status = (

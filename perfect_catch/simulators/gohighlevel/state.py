@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from perfect_catch.integrations.config import DEFAULT_INSTALL_STAGES, DEFAULT_SALES_STAGES
 from perfect_catch.simulators.timeline import shift_days
 
 LOCATION_ID = "pcSimLocation0000001"
@@ -33,6 +32,23 @@ COUNTS = {"small": (40, 80), "medium": (108, 218), "large": (10_800, 21_800)}
 HISTORY_START_MS = int(datetime(2023, 1, 1, tzinfo=UTC).timestamp() * 1000)
 HISTORY_END_MS = int(datetime(2025, 6, 1, tzinfo=UTC).timestamp() * 1000)
 TIE_GROUP = 3
+#: The simulated account's pipelines, named as the shop set them up in GoHighLevel (the names the
+#: platform's default stage configuration expects).
+SALES_STAGES = (
+    "New Lead",
+    "Contacted",
+    "Appointment Scheduled",
+    "Appointment Completed / Proposal Sent",
+    "Estimate Follow-up",
+    "Estimate Lost",
+    "Job Sold",
+)
+INSTALL_STAGES = (
+    "Sold - Pending Install",
+    "Install Scheduled",
+    "Install In Progress",
+    "Install Complete",
+)
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _FIRST = ("Ana", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivan", "June", "Kai", "Lena")
 _LAST = ("Rivera", "Chen", "Okafor", "Smith", "Nguyen", "Patel", "Brooks", "Diaz", "Moore", "Kim")
@@ -215,13 +231,13 @@ class GhlState:
             {
                 "id": ghl_id(self.seed, "pipeline", "sales"),
                 "name": "Sales Pipeline",
-                "stages": stages("sales", list(DEFAULT_SALES_STAGES.values())),
+                "stages": stages("sales", list(SALES_STAGES)),
                 **common,
             },
             {
                 "id": ghl_id(self.seed, "pipeline", "install"),
                 "name": "Install Pipeline",
-                "stages": stages("install", list(DEFAULT_INSTALL_STAGES.values())),
+                "stages": stages("install", list(INSTALL_STAGES)),
                 **common,
             },
         ]
@@ -309,9 +325,9 @@ class GhlState:
         pipeline = self.pipelines[1 if install else 0]
         stage = pipeline["stages"][(h >> 8) % len(pipeline["stages"])]
         status = "open"
-        if stage["name"] == DEFAULT_SALES_STAGES["JOB_SOLD"]:
+        if stage["name"] == "Job Sold":
             status = "won"
-        elif stage["name"] == DEFAULT_SALES_STAGES["ESTIMATE_LOST"]:
+        elif stage["name"] == "Estimate Lost":
             status = "lost"
         created = (contact["_added"] if contact else HISTORY_START_MS + self._shift_ms) + (
             h >> 16

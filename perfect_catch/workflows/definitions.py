@@ -1,6 +1,6 @@
 """Workflow definitions: the YAML schema, its validation and its mirror in the database.
 
-A workflow is one YAML file in `automation/workflows/`: a trigger (event type plus conditions),
+A workflow is one YAML file in `workflows/library/`: a trigger (event type plus conditions),
 conditions re-checked before every step, and a list of keyed steps. Loading validates all of it
 up front (schema, condition checks, every template's names, agent tool allow-lists) and names the
 file, the step and the field of anything wrong, so a bad edit fails at load and never at send.
@@ -32,8 +32,8 @@ from pydantic import (
     model_validator,
 )
 
-from perfect_catch.automation import conditions as cond
-from perfect_catch.automation import placeholders, templates
+from perfect_catch.workflows import conditions as cond
+from perfect_catch.workflows import placeholders, templates
 
 EventType = Literal[
     "estimate_created",

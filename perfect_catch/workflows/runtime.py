@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import sqlalchemy as sa
 
-from perfect_catch.automation import placeholders, templates
-from perfect_catch.automation.conditions import CheckScope
-from perfect_catch.automation.definitions import WorkflowDefinition
-from perfect_catch.automation.workflow_config import WorkflowSettings, get_workflow_settings
 from perfect_catch.settings import Settings, get_settings
 from perfect_catch.tools.context import ToolContext
+from perfect_catch.workflows import placeholders, templates
+from perfect_catch.workflows.conditions import CheckScope
+from perfect_catch.workflows.config import WorkflowSettings, get_workflow_settings
+from perfect_catch.workflows.definitions import WorkflowDefinition
 
 if TYPE_CHECKING:
     import anthropic

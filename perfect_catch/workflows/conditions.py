@@ -27,9 +27,9 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from perfect_catch.automation.consent import suppression_reason
-from perfect_catch.automation.phones import InvalidPhoneError, sms_number
-from perfect_catch.automation.workflow_config import WorkflowSettings
+from perfect_catch.messaging.consent import suppression_reason
+from perfect_catch.messaging.phones import InvalidPhoneError, sms_number
+from perfect_catch.workflows.config import WorkflowSettings
 
 Op = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains", "exists", "not_exists"]
 

@@ -14,11 +14,11 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from perfect_catch.automation import outbox
-from perfect_catch.automation.definitions import MESSAGING_TOOLS, AgentStep
-from perfect_catch.automation.runtime import StepRun
+from perfect_catch.messaging import outbox
 from perfect_catch.tools.errors import ToolFailure
 from perfect_catch.tools.registry import call_tool, claude_tools, jsonable
+from perfect_catch.workflows.definitions import MESSAGING_TOOLS, AgentStep
+from perfect_catch.workflows.runtime import StepRun
 
 if TYPE_CHECKING:
     import anthropic

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from perfect_catch.settings import SettingsError
 
-WORKFLOWS_DIR = Path(__file__).parent / "workflows"
+WORKFLOWS_DIR = Path(__file__).parent / "library"
 
 
 class WorkflowSettings(BaseSettings):

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from perfect_catch.automation.config import MessagingSettings
+from perfect_catch.messaging.config import MessagingSettings
 from perfect_catch.settings import Settings
 
 

@@ -23,7 +23,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
-from perfect_catch.automation.config import MessagingSettings
+from perfect_catch.messaging.config import MessagingSettings
 from perfect_catch.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfect_catch.automation.runtime import StepRun
-from perfect_catch.automation.steps.base import RetryableStepError, StepFailure, StepOutcome
 from perfect_catch.connectors.http import ApiError
+from perfect_catch.workflows.runtime import StepRun
+from perfect_catch.workflows.steps.base import RetryableStepError, StepFailure, StepOutcome
 
 
 def servicetitan(run: StepRun) -> StepOutcome:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from perfect_catch.automation.workflow_config import WorkflowSettings
+from perfect_catch.workflows.config import WorkflowSettings
 
 EVENT_TYPES: tuple[str, ...] = (
     "estimate_created",

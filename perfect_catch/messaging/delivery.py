@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from perfect_catch.automation.consent import record_consent
-from perfect_catch.automation.providers import KEY_ARG
+from perfect_catch.messaging.consent import record_consent
+from perfect_catch.messaging.providers import KEY_ARG
 
 _RANK = {"sending": 0, "sent": 1, "delivered": 2, "undelivered": 2, "failed": 2}
 TWILIO_STATUS = {

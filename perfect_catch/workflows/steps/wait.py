@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from perfect_catch.automation.conditions import lookup
-from perfect_catch.automation.definitions import WaitStep
-from perfect_catch.automation.runtime import Instance, StepRun
-from perfect_catch.automation.steps.base import StepFailure, StepOutcome
+from perfect_catch.workflows.conditions import lookup
+from perfect_catch.workflows.definitions import WaitStep
+from perfect_catch.workflows.runtime import Instance, StepRun
+from perfect_catch.workflows.steps.base import StepFailure, StepOutcome
 
 
 def next_local_time(moment: datetime, at: time, zone: str) -> datetime:

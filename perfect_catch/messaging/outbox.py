@@ -28,7 +28,7 @@ from typing import Any, Literal
 import orjson
 import sqlalchemy as sa
 
-from perfect_catch.automation.phones import InvalidPhoneError, sms_number
+from perfect_catch.messaging.phones import InvalidPhoneError, sms_number
 
 Channel = Literal["sms", "email"]
 Status = Literal[

@@ -6,9 +6,9 @@ takes seconds to import, and every Dagster run of any workflow loads the engine.
 
 from __future__ import annotations
 
-from perfect_catch.automation.runtime import StepRun
-from perfect_catch.automation.steps.base import RetryableStepError, StepFailure, StepOutcome
-from perfect_catch.automation.steps.messaging import enqueue_message
+from perfect_catch.workflows.runtime import StepRun
+from perfect_catch.workflows.steps.base import RetryableStepError, StepFailure, StepOutcome
+from perfect_catch.workflows.steps.messaging import enqueue_message
 
 
 def _fallback(run: StepRun) -> StepOutcome:
@@ -33,7 +33,7 @@ def agent(run: StepRun) -> StepOutcome:
         return _fallback(run)
     import anthropic
 
-    from perfect_catch.automation.agent import run_agent
+    from perfect_catch.workflows.agent import run_agent
     try:
         result = run_agent(run, client)
     except (anthropic.RateLimitError, anthropic.InternalServerError, anthropic.APIConnectionError):

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from perfect_catch.automation.runtime import StepRun
-from perfect_catch.automation.steps.base import RetryableStepError, StepFailure, StepOutcome
 from perfect_catch.tools.registry import jsonable
+from perfect_catch.workflows.runtime import StepRun
+from perfect_catch.workflows.steps.base import RetryableStepError, StepFailure, StepOutcome
 
 
 def _body(run: StepRun) -> dict[str, Any]:

@@ -28,8 +28,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from perfect_catch.automation import conditions, events
-from perfect_catch.automation.definitions import (
+from perfect_catch.settings import Settings
+from perfect_catch.workflows import conditions, events
+from perfect_catch.workflows.config import WorkflowSettings, get_workflow_settings
+from perfect_catch.workflows.definitions import (
     StoredWorkflow,
     WorkflowDefinition,
     load_definitions,
@@ -37,12 +39,10 @@ from perfect_catch.automation.definitions import (
     stored_workflows,
     sync_definitions,
 )
-from perfect_catch.automation.placeholders import PlaceholderError
-from perfect_catch.automation.runtime import Instance, Services, StepRun, check_scope
-from perfect_catch.automation.steps import KINDS, RetryableStepError, StepFailure, StepOutcome
-from perfect_catch.automation.templates import TemplateError
-from perfect_catch.automation.workflow_config import WorkflowSettings, get_workflow_settings
-from perfect_catch.settings import Settings
+from perfect_catch.workflows.placeholders import PlaceholderError
+from perfect_catch.workflows.runtime import Instance, Services, StepRun, check_scope
+from perfect_catch.workflows.steps import KINDS, RetryableStepError, StepFailure, StepOutcome
+from perfect_catch.workflows.templates import TemplateError
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ mid-call is simply pushed again.
 
 from __future__ import annotations
 
-from perfect_catch.automation.runtime import StepRun
-from perfect_catch.automation.steps.base import RetryableStepError, StepOutcome
 from perfect_catch.integrations import ghl_push
+from perfect_catch.workflows.runtime import StepRun
+from perfect_catch.workflows.steps.base import RetryableStepError, StepOutcome
 
 
 def ghl_update(run: StepRun) -> StepOutcome:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfect_catch.automation import outbox
-from perfect_catch.automation.runtime import StepRun
-from perfect_catch.automation.steps.base import StepOutcome
+from perfect_catch.messaging import outbox
+from perfect_catch.workflows.runtime import StepRun
+from perfect_catch.workflows.steps.base import StepOutcome
 
 
 def enqueue_message(

@@ -50,10 +50,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from perfect_catch.automation import caps, consent, quiet_hours
-from perfect_catch.automation.config import MessagingSettings, get_messaging_settings
-from perfect_catch.automation.delivery import apply_recorded_events
-from perfect_catch.automation.providers import (
+from perfect_catch.messaging import caps, consent, quiet_hours
+from perfect_catch.messaging.config import MessagingSettings, get_messaging_settings
+from perfect_catch.messaging.delivery import apply_recorded_events
+from perfect_catch.messaging.providers import (
     Message,
     ProviderRefusal,
     Providers,

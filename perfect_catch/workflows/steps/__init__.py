@@ -6,18 +6,18 @@ Adding a kind is one module with an `execute(run) -> StepOutcome` function, one 
 
 from __future__ import annotations
 
-from perfect_catch.automation.steps.agent import agent
-from perfect_catch.automation.steps.base import (
+from perfect_catch.workflows.steps.agent import agent
+from perfect_catch.workflows.steps.base import (
     RetryableStepError,
     StepFailure,
     StepKind,
     StepOutcome,
 )
-from perfect_catch.automation.steps.ghl import ghl_update
-from perfect_catch.automation.steps.messaging import send_email, send_sms
-from perfect_catch.automation.steps.servicetitan import servicetitan
-from perfect_catch.automation.steps.wait import wait
-from perfect_catch.automation.steps.webhook import webhook
+from perfect_catch.workflows.steps.ghl import ghl_update
+from perfect_catch.workflows.steps.messaging import send_email, send_sms
+from perfect_catch.workflows.steps.servicetitan import servicetitan
+from perfect_catch.workflows.steps.wait import wait
+from perfect_catch.workflows.steps.webhook import webhook
 
 __all__ = ["KINDS", "RetryableStepError", "StepFailure", "StepKind", "StepOutcome"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from perfect_catch.automation.runtime import StepRun
+from perfect_catch.workflows.runtime import StepRun
 
 
 class StepFailure(Exception):

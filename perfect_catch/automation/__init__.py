@@ -1,1 +1,0 @@
-"""Customer-facing automation: workflows, their steps and the messages they send."""
