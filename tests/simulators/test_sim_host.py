@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import time
@@ -103,6 +104,19 @@ def test_serve_prints_env_then_serves() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_serving_collects_less_often_and_restores_the_thresholds() -> None:
+    from perfect_catch.simulators.server import GC_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, *before[1:])
+    try:
+        with fewer_collections():
+            assert gc.get_threshold() == (GC_THRESHOLD, *before[1:])
+        assert gc.get_threshold() == (700, *before[1:])
+    finally:
+        gc.set_threshold(*before)
 
 
 def test_several_tenants(monkeypatch, st_client_factory) -> None:
