@@ -40,15 +40,7 @@ KNOWN: frozenset[tuple[str, str]] = frozenset(
     }
 )
 #: Import circles not yet cut, each as its sorted members; the same rule as KNOWN.
-KNOWN_CYCLES: tuple[list[str], ...] = (
-    [
-        "perfect_catch.simulators.servicetitan.booking",
-        "perfect_catch.simulators.servicetitan.crm",
-        "perfect_catch.simulators.servicetitan.mutations",
-        "perfect_catch.simulators.servicetitan.pricebook",
-        "perfect_catch.simulators.servicetitan.sales",
-    ],
-)
+KNOWN_CYCLES: tuple[list[str], ...] = ()
 
 
 def _module_name(path: Path) -> str:

@@ -1,10 +1,11 @@
 """Simulated ServiceTitan: OAuth, export feeds, list/read/write endpoints, seeded and scalable.
 
 Modules: `universe` (counts, ids, timestamps of a tenant), `records` (each base record as a pure
-function of its index), `store` (overlay of changes, export feed and tokens), `mutations`
-(business days and the `Mutator` every write goes through), the writes by area: `booking`
-(appointments, assignments, double-booking refusal, capacity), `sales` (estimates), `pricebook`
-(SKU updates), `crm` (customer creation); `refusals` (why a request is refused), `state` (the
+function of its index), `store` (overlay of changes, export feed and tokens), `schedule` (live
+appointment windows by day), `writer` (the `TenantWriter` every change goes through), the writes
+by area: `booking` (appointments, assignments, double-booking refusal, capacity), `sales`
+(estimates), `pricebook` (SKU updates), `crm` (customer creation); `mutations` (the `Mutator`
+that composes them, and the business day); `refusals` (why a request is refused), `state` (the
 in-process handle), `routes` (HTTP), `errors` (`ApiErrorResponse`), `timefmt` (.NET-style
 timestamps), `catalog` (the company's vocabulary).
 """

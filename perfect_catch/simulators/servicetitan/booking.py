@@ -1,156 +1,29 @@
 """Technicians' time: appointments, their assignments, double-booking refusal and capacity.
 
-A technician is busy exactly while an active appointment they are actively assigned to runs,
-so booking, rescheduling, assigning and the capacity endpoint all read one source. Base
-appointments are found without scanning the tenant: an appointment starts between 21 days
-before and 11 days after its job's modifiedOn, and job modifiedOn grows with the job index,
-so a bisection over jobs bounds the appointments that can overlap a window; `Schedule` keeps
-them, and every changed or created appointment, indexed by day.
+Every check reads the one `Schedule` of live appointment windows, so booking, rescheduling,
+assigning and the capacity endpoint agree on who is busy.
 """
 
 from __future__ import annotations
 
-import bisect
 from typing import TYPE_CHECKING, Any
 
-from perfect_catch.simulators.servicetitan.records import (
-    Record,
-    assignment_technician_index,
-    base_booking,
-)
+from perfect_catch.simulators.servicetitan.records import Record, assignment_technician_index
 from perfect_catch.simulators.servicetitan.refusals import Conflict, Invalid, invalid
-from perfect_catch.simulators.servicetitan.timefmt import (
-    TICKS_PER_DAY,
-    TICKS_PER_SECOND,
-    format_ticks,
-    parse_instant,
-)
+from perfect_catch.simulators.servicetitan.schedule import HOUR, Booking, appointment_window
+from perfect_catch.simulators.servicetitan.timefmt import TICKS_PER_DAY, format_ticks, parse_instant
 
 if TYPE_CHECKING:
-    from perfect_catch.simulators.servicetitan.mutations import Mutator
-    from perfect_catch.simulators.servicetitan.store import TenantStore
-    from perfect_catch.simulators.servicetitan.universe import Universe
+    from perfect_catch.simulators.servicetitan.writer import TenantWriter
 
-HOUR = 3600 * TICKS_PER_SECOND
 SLOT_HOURS = (14, 16, 18, 20)
 CLOSED_APPOINTMENTS = ("Done", "Canceled")
-_BEFORE_JOB = 22 * TICKS_PER_DAY
-_AFTER_JOB = 12 * TICKS_PER_DAY
-_LONGEST_BASE_APPOINTMENT = 2 * HOUR
-# (start, end, appointment id) of one booking.
-Booking = tuple[int, int, int]
 
 
-# --- reading the schedule ---------------------------------------------------------------------
+# --- who is booked ----------------------------------------------------------------------------
 
 
-def _base_candidates(u: Universe, start: int, end: int) -> range:
-    """Indexes of the base appointments that may overlap [start, end)."""
-    jobs = range(u.counts["jobs"])
-
-    def modified(j: int) -> int:
-        return u.modified_ticks("jobs", j)
-
-    low = bisect.bisect_left(jobs, start - _LONGEST_BASE_APPOINTMENT - _AFTER_JOB, key=modified)
-    high = bisect.bisect_right(jobs, end + _BEFORE_JOB, key=modified)
-    if low >= high:
-        return range(0)
-    return range(
-        u.children("jobs", "appointments", low).start,
-        u.children("jobs", "appointments", high - 1).stop,
-    )
-
-
-def _window(appointment: Record) -> tuple[int, int] | None:
-    try:
-        return parse_instant(appointment["start"]), parse_instant(appointment["end"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def is_live(appointment: Record) -> bool:
-    return appointment.get("active") is True and appointment.get("status") != "Canceled"
-
-
-class Schedule:
-    """Live appointment windows by day, kept current from the store's change log.
-
-    Base appointments of a day are generated once; changed or created appointments are
-    re-indexed when the store records a new version of them (the clock only moves forward, so
-    the changes since the last look are the overlay keys from the last instant seen on). A
-    check is then a walk over one or a few days, whatever the tenant's size or age.
-    """
-
-    def __init__(self, store: TenantStore) -> None:
-        self.store = store
-        self._base: dict[int, list[Booking]] = {}
-        self._changed: dict[int, Booking | None] = {}
-        self._by_day: dict[int, set[int]] = {}
-        self._seen = -(1 << 62)
-        self._technicians: tuple[int, list[int]] = (-1, [])
-
-    def active_technicians(self) -> list[int]:
-        """Ids of active technicians, re-read only when a technician record changes."""
-        version = self.store.version("technicians")
-        if self._technicians[0] != version:
-            u = self.store.universe
-            ids = (u.id_of("technicians", i) for i in range(u.counts["technicians"]))
-            active = [t for t in ids if (self.store.get("technicians", t) or {}).get("active")]
-            self._technicians = (version, active)
-        return self._technicians[1]
-
-    def _sync(self) -> None:
-        for ticks, appointment_id in self.store.changes_since("appointments", self._seen):
-            self._reindex(appointment_id)
-            self._seen = max(self._seen, ticks)
-
-    def _reindex(self, appointment_id: int) -> None:
-        old = self._changed.get(appointment_id)
-        if old is not None:
-            for day in _days(old[0], old[1]):
-                self._by_day[day].discard(appointment_id)
-        record = self.store.get("appointments", appointment_id)
-        window = _window(record) if record is not None and is_live(record) else None
-        if window is None or window[1] <= window[0]:
-            self._changed[appointment_id] = None
-            return
-        self._changed[appointment_id] = (*window, appointment_id)
-        for day in _days(*window):
-            self._by_day.setdefault(day, set()).add(appointment_id)
-
-    def _base_day(self, day: int) -> list[Booking]:
-        cached = self._base.get(day)
-        if cached is None:
-            u = self.store.universe
-            low, high = day * TICKS_PER_DAY, (day + 1) * TICKS_PER_DAY
-            cached = []
-            for index in _base_candidates(u, low, high):
-                booked = base_booking(u, index)
-                if booked is not None and booked[0] < high and low < booked[1]:
-                    cached.append((booked[0], booked[1], u.id_of("appointments", index)))
-            self._base[day] = cached
-        return cached
-
-    def overlapping(self, start: int, end: int) -> list[Booking]:
-        """Live appointments that overlap [start, end), in id order."""
-        self._sync()
-        found: dict[int, Booking] = {}
-        for day in _days(start, end):
-            for booking in self._base_day(day):
-                if booking[2] not in self._changed and booking[0] < end and start < booking[1]:
-                    found[booking[2]] = booking
-            for appointment_id in self._by_day.get(day, ()):
-                booking = self._changed[appointment_id]
-                if booking is not None and booking[0] < end and start < booking[1]:
-                    found[appointment_id] = booking
-        return [found[i] for i in sorted(found)]
-
-
-def _days(start: int, end: int) -> range:
-    return range(start // TICKS_PER_DAY, (end - 1) // TICKS_PER_DAY + 1)
-
-
-def assignments_of(m: Mutator, appointment_id: int) -> list[Record]:
+def assignments_of(m: TenantWriter, appointment_id: int) -> list[Record]:
     """Current assignment records of an appointment, active or not."""
     u = m.u
     ids = list(m.assignments_by_appointment.get(appointment_id, []))
@@ -161,7 +34,7 @@ def assignments_of(m: Mutator, appointment_id: int) -> list[Record]:
     return [r for r in records if r is not None and r.get("appointmentId") == appointment_id]
 
 
-def technicians_of(m: Mutator, appointment_id: int) -> list[int]:
+def technicians_of(m: TenantWriter, appointment_id: int) -> list[int]:
     """Technicians actively assigned to an appointment.
 
     An unchanged base assignment is read from its draw instead of being generated: it is
@@ -189,7 +62,7 @@ def technicians_of(m: Mutator, appointment_id: int) -> list[int]:
     return found
 
 
-def bookings(m: Mutator, start: int, end: int) -> dict[int, list[Booking]]:
+def bookings(m: TenantWriter, start: int, end: int) -> dict[int, list[Booking]]:
     """Each technician's bookings that overlap [start, end)."""
     busy: dict[int, list[Booking]] = {}
     for booking in m.schedule.overlapping(start, end):
@@ -198,13 +71,13 @@ def bookings(m: Mutator, start: int, end: int) -> dict[int, list[Booking]]:
     return busy
 
 
-def technician_name(m: Mutator, technician_id: int) -> str | None:
+def technician_name(m: TenantWriter, technician_id: int) -> str | None:
     technician = m.store.get("technicians", technician_id)
     return technician.get("name") if technician else None
 
 
 def check_free(
-    m: Mutator,
+    m: TenantWriter,
     technician_ids: list[int],
     start: int,
     end: int,
@@ -228,7 +101,7 @@ def check_free(
             raise refusal(message, {field: [message]})
 
 
-def free_technician(m: Mutator, start: int, end: int, first_choice: int) -> int | None:
+def free_technician(m: TenantWriter, start: int, end: int, first_choice: int) -> int | None:
     """An active technician with nothing booked in [start, end), starting from `first_choice`."""
     busy = bookings(m, start, end)
     candidates = active_technicians(m)
@@ -239,7 +112,7 @@ def free_technician(m: Mutator, start: int, end: int, first_choice: int) -> int 
     return None
 
 
-def active_technicians(m: Mutator) -> list[int]:
+def active_technicians(m: TenantWriter) -> list[int]:
     return m.schedule.active_technicians()
 
 
@@ -270,7 +143,7 @@ def time_range(body: dict[str, Any]) -> tuple[int, int]:
     return start, end
 
 
-def technician_ids(m: Mutator, value: Any, field: str = "technicianIds") -> list[int]:
+def technician_ids(m: TenantWriter, value: Any, field: str = "technicianIds") -> list[int]:
     """Validated, de-duplicated technician ids (unknown or inactive ones are refused)."""
     if value is None:
         return []
@@ -286,7 +159,7 @@ def technician_ids(m: Mutator, value: Any, field: str = "technicianIds") -> list
 # --- writes -----------------------------------------------------------------------------------
 
 
-def new_assignment(m: Mutator, appointment: Record, technician_id: int) -> Record:
+def new_assignment(m: TenantWriter, appointment: Record, technician_id: int) -> Record:
     """An assignment that names the technician's actual record."""
     now = format_ticks(m.store.clock.now)
     record = m.create_like(
@@ -306,7 +179,82 @@ def new_assignment(m: Mutator, appointment: Record, technician_id: int) -> Recor
     return record
 
 
-def book_appointment(m: Mutator, body: dict[str, Any]) -> Record:
+def appointments_of(m: TenantWriter, job: Record) -> list[int]:
+    """Ids of a job's appointments: its base ones and those created since."""
+    u = m.u
+    ids = []
+    if u.is_base("jobs", job["id"]):
+        children = u.children("jobs", "appointments", u.index_of("jobs", job["id"]))
+        ids = [u.id_of("appointments", i) for i in children]
+    return ids + m.job_appointments.get(job["id"], [])
+
+
+def new_appointment(
+    m: TenantWriter,
+    job: Record,
+    appointment_id: int,
+    start: int,
+    end: int,
+    technicians: list[int],
+    arrival: tuple[int | None, int | None] = (None, None),
+    instructions: str | None = None,
+) -> Record:
+    """Appointment `appointment_id` of `job`, with an assignment per technician."""
+    index = m.u.index_of("appointments", appointment_id)
+    appointment = m.store.template("appointments", index)
+    now = format_ticks(m.store.clock.now)
+    sequence = len(appointments_of(m, job)) + 1
+    appointment.update(
+        {
+            "id": appointment_id,
+            "jobId": job["id"],
+            "customerId": job["customerId"],
+            "appointmentNumber": f"{job['jobNumber']}-{sequence}",
+            "start": format_ticks(start),
+            "end": format_ticks(end),
+            "arrivalWindowStart": format_ticks(start if arrival[0] is None else arrival[0]),
+            "arrivalWindowEnd": format_ticks(end if arrival[1] is None else arrival[1]),
+            "status": "Scheduled",
+            "specialInstructions": instructions,
+            "createdOn": now,
+            "isConfirmed": False,
+            "active": True,
+            "unused": False,
+        }
+    )
+    m.store.put("appointments", appointment_id, appointment)
+    m.job_appointments.setdefault(job["id"], []).append(appointment_id)
+    for technician_id in technicians:
+        new_assignment(m, appointment, technician_id)
+    return appointment
+
+
+def add_appointment(
+    m: TenantWriter,
+    job: Record,
+    start: int,
+    end: int,
+    technicians: list[int],
+    arrival: tuple[int | None, int | None] = (None, None),
+    instructions: str | None = None,
+) -> Record:
+    """Another visit on an existing job; the job then counts it and points at it last."""
+    appointment_id = m.store.new_id("appointments")[0]
+    appointment = new_appointment(
+        m, job, appointment_id, start, end, technicians, arrival, instructions
+    )
+    m.touch(
+        "jobs",
+        job["id"],
+        {
+            "appointmentCount": len(appointments_of(m, job)),
+            "lastAppointmentId": appointment_id,
+        },
+    )
+    return appointment
+
+
+def book_appointment(m: TenantWriter, body: dict[str, Any]) -> Record:
     """POST jpm/v2/tenant/{t}/appointments (`AppointmentAddRequest`)."""
     job_id = body.get("jobId")
     if not is_id(job_id):
@@ -324,7 +272,8 @@ def book_appointment(m: Mutator, body: dict[str, Any]) -> Record:
         raise invalid("jobId", f"Job {job_id} is {job['jobStatus']}; it cannot get appointments.")
     technicians = technician_ids(m, body.get("technicianIds"))
     check_free(m, technicians, start, end, "technicianIds")
-    return m.add_appointment(
+    return add_appointment(
+        m,
         job,
         start,
         end,
@@ -334,13 +283,13 @@ def book_appointment(m: Mutator, body: dict[str, Any]) -> Record:
     )
 
 
-def reschedule(m: Mutator, appointment_id: int, body: dict[str, Any]) -> Record:
+def reschedule(m: TenantWriter, appointment_id: int, body: dict[str, Any]) -> Record:
     """PATCH jpm/v2/tenant/{t}/appointments/{id}/reschedule, refusing double bookings.
 
     Every field of `AppointmentRescheduleRequest` is optional: what is left out is kept.
     """
     record = m.require("appointments", appointment_id)
-    current = _window(record)
+    current = appointment_window(record)
     start = instant(body, "start", current is None)
     end = instant(body, "end", current is None)
     start = current[0] if start is None and current is not None else start
@@ -366,7 +315,7 @@ def reschedule(m: Mutator, appointment_id: int, body: dict[str, Any]) -> Record:
     )
 
 
-def _assignment_request(m: Mutator, body: dict[str, Any]) -> tuple[Record, list[int]]:
+def _assignment_request(m: TenantWriter, body: dict[str, Any]) -> tuple[Record, list[int]]:
     appointment_id = body.get("jobAppointmentId")
     if not is_id(appointment_id):
         raise invalid("jobAppointmentId", "The jobAppointmentId field is required.")
@@ -399,12 +348,12 @@ def dispatch_view(appointment: Record) -> Record:
     return {field: appointment.get(field) for field in fields}
 
 
-def assign_technicians(m: Mutator, body: dict[str, Any]) -> Record:
+def assign_technicians(m: TenantWriter, body: dict[str, Any]) -> Record:
     """POST dispatch/v2/tenant/{t}/appointment-assignments/assign-technicians."""
     appointment, technicians = _assignment_request(m, body)
     current = set(technicians_of(m, appointment["id"]))
     added = [t for t in technicians if t not in current]
-    window = _window(appointment)
+    window = appointment_window(appointment)
     if window is not None:
         check_free(m, added, *window, "technicianIds", ignore=appointment["id"])
     for technician_id in added:
@@ -412,7 +361,7 @@ def assign_technicians(m: Mutator, body: dict[str, Any]) -> Record:
     return dispatch_view(appointment)
 
 
-def unassign_technicians(m: Mutator, body: dict[str, Any]) -> Record:
+def unassign_technicians(m: TenantWriter, body: dict[str, Any]) -> Record:
     """POST dispatch/v2/tenant/{t}/appointment-assignments/unassign-technicians."""
     appointment, technicians = _assignment_request(m, body)
     active = {
@@ -434,7 +383,7 @@ def unassign_technicians(m: Mutator, body: dict[str, Any]) -> Record:
 # --- capacity ---------------------------------------------------------------------------------
 
 
-def capacity(m: Mutator, body: dict[str, Any]) -> Record:
+def capacity(m: TenantWriter, body: dict[str, Any]) -> Record:
     """POST dispatch/v2/tenant/{t}/capacity: two-hour slots, free unless really booked."""
     errors: dict[str, list[str]] = {}
     for field in ("startsOnOrAfter", "endsOnOrBefore"):

@@ -14,7 +14,7 @@ from perfect_catch.simulators.servicetitan.records import Record
 from perfect_catch.simulators.servicetitan.refusals import invalid
 
 if TYPE_CHECKING:
-    from perfect_catch.simulators.servicetitan.mutations import Mutator
+    from perfect_catch.simulators.servicetitan.writer import TenantWriter
 
 CONTACT_TYPES = ("Phone", "Email", "Fax", "MobilePhone")
 CUSTOMER_TYPES = ("Residential", "Commercial")
@@ -91,7 +91,7 @@ def phone_digits(value: str) -> str:
     return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
 
 
-def _customer_contact(m: Mutator, customer: Record, contact: Record) -> Record:
+def _customer_contact(m: TenantWriter, customer: Record, contact: Record) -> Record:
     phone = contact["type"] in ("Phone", "MobilePhone")
     return m.create_like(
         "customer-contacts",
@@ -115,7 +115,7 @@ def _customer_contact(m: Mutator, customer: Record, contact: Record) -> Record:
     )
 
 
-def _location_contacts(m: Mutator, contacts: list[Record]) -> list[Record]:
+def _location_contacts(m: TenantWriter, contacts: list[Record]) -> list[Record]:
     made = []
     for contact in contacts:
         m.location_contacts += 1
@@ -123,7 +123,7 @@ def _location_contacts(m: Mutator, contacts: list[Record]) -> list[Record]:
     return made
 
 
-def create_customer(m: Mutator, body: dict[str, Any]) -> Record:
+def create_customer(m: TenantWriter, body: dict[str, Any]) -> Record:
     """Validate a `CreateCustomerRequest`, then store customer, locations and contacts."""
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():

@@ -17,8 +17,7 @@ from perfect_catch.simulators.servicetitan.records import (
     Record,
     money,
 )
-from perfect_catch.simulators.servicetitan.refusals import Invalid, NotFound
-from perfect_catch.simulators.servicetitan.store import TenantStore
+from perfect_catch.simulators.servicetitan.refusals import Invalid
 from perfect_catch.simulators.servicetitan.timefmt import (
     TICKS_PER_DAY,
     TICKS_PER_SECOND,
@@ -27,59 +26,17 @@ from perfect_catch.simulators.servicetitan.timefmt import (
     parse_instant,
 )
 from perfect_catch.simulators.servicetitan.universe import NOTE_ID_BASE
+from perfect_catch.simulators.servicetitan.writer import TenantWriter
 
 HOUR = 3600 * TICKS_PER_SECOND
 MALFORMED_KINDS = ("bad_modified_on", "missing_id", "nul_char", "wrong_type")
 
 
-class Mutator:
-    """Record-level changes on one tenant, shared by the day driver, admin helpers and writes."""
+class Mutator(TenantWriter):
+    """Every change to one tenant: the API writes (composed from the writes by area), the
+    admin helpers and the business day."""
 
-    def __init__(self, store: TenantStore) -> None:
-        self.store = store
-        self.u = store.universe
-        # Records created in the simulation that are still open, so later days can progress them.
-        self.open_jobs: list[int] = []
-        self.open_estimates: list[int] = []
-        self.unpaid_invoices: list[int] = []
-        self.customer_locations: dict[int, list[int]] = {}
-        # Appointments and assignments created here, by parent, so a job's visits and an
-        # appointment's technicians are found without scanning the overlay.
-        self.job_appointments: dict[int, list[int]] = {}
-        self.assignments_by_appointment: dict[int, list[int]] = {}
-        self.schedule = booking.Schedule(store)
-        self.item_ids = 0
-        self.location_contacts = 0
-
-    # --- generic ------------------------------------------------------------------------------
-
-    def require(self, entity: str, record_id: int, field: str = "id") -> Record:
-        record = self.store.current_copy(entity, record_id)
-        if record is None:
-            raise NotFound(entity, record_id, field)
-        return record
-
-    def touch(
-        self,
-        entity: str,
-        record_id: int,
-        changes: dict[str, Any] | None = None,
-        ticks: int | None = None,
-    ) -> Record:
-        record = self.require(entity, record_id)
-        record.update(changes or {})
-        return self.store.put(entity, record_id, record, ticks)
-
-    def create_like(
-        self, entity: str, changes: dict[str, Any] | None = None, ticks: int | None = None
-    ) -> Record:
-        """A new record generated at the next virtual index, with `changes` applied."""
-        record_id, index = self.store.new_id(entity)
-        record = self.store.template(entity, index)
-        when = self.store.clock.tick() if ticks is None else ticks
-        record.update({"id": record_id, "createdOn": format_ticks(when), "active": True})
-        record.update(changes or {})
-        return self.store.put(entity, record_id, record, when)
+    # --- admin helpers ------------------------------------------------------------------------
 
     def make_malformed(self, entity: str, record_id: int, kind: str) -> Record:
         """Serve a broken version of a record, so a loader's reject path can be exercised."""
@@ -291,80 +248,9 @@ class Mutator:
                 index = self.u.index_of("appointments", appointment_id)
                 chosen = booking.free_technician(self, start, end, index)
                 technicians = [] if chosen is None else [chosen]
-            self._new_appointment(job, appointment_id, start, end, technicians)
+            booking.new_appointment(self, job, appointment_id, start, end, technicians)
         self.open_jobs.append(job_id)
         return job
-
-    def appointments_of(self, job: Record) -> list[int]:
-        """Ids of a job's appointments: its base ones and those created since."""
-        u = self.u
-        ids = []
-        if u.is_base("jobs", job["id"]):
-            children = u.children("jobs", "appointments", u.index_of("jobs", job["id"]))
-            ids = [u.id_of("appointments", i) for i in children]
-        return ids + self.job_appointments.get(job["id"], [])
-
-    def _new_appointment(
-        self,
-        job: Record,
-        appointment_id: int,
-        start: int,
-        end: int,
-        technicians: list[int],
-        arrival: tuple[int | None, int | None] = (None, None),
-        instructions: str | None = None,
-    ) -> Record:
-        index = self.u.index_of("appointments", appointment_id)
-        appointment = self.store.template("appointments", index)
-        now = format_ticks(self.store.clock.now)
-        sequence = len(self.appointments_of(job)) + 1
-        appointment.update(
-            {
-                "id": appointment_id,
-                "jobId": job["id"],
-                "customerId": job["customerId"],
-                "appointmentNumber": f"{job['jobNumber']}-{sequence}",
-                "start": format_ticks(start),
-                "end": format_ticks(end),
-                "arrivalWindowStart": format_ticks(start if arrival[0] is None else arrival[0]),
-                "arrivalWindowEnd": format_ticks(end if arrival[1] is None else arrival[1]),
-                "status": "Scheduled",
-                "specialInstructions": instructions,
-                "createdOn": now,
-                "isConfirmed": False,
-                "active": True,
-                "unused": False,
-            }
-        )
-        self.store.put("appointments", appointment_id, appointment)
-        self.job_appointments.setdefault(job["id"], []).append(appointment_id)
-        for technician_id in technicians:
-            booking.new_assignment(self, appointment, technician_id)
-        return appointment
-
-    def add_appointment(
-        self,
-        job: Record,
-        start: int,
-        end: int,
-        technicians: list[int],
-        arrival: tuple[int | None, int | None] = (None, None),
-        instructions: str | None = None,
-    ) -> Record:
-        """Another visit on an existing job; the job then counts it and points at it last."""
-        appointment_id = self.store.new_id("appointments")[0]
-        appointment = self._new_appointment(
-            job, appointment_id, start, end, technicians, arrival, instructions
-        )
-        self.touch(
-            "jobs",
-            job["id"],
-            {
-                "appointmentCount": len(self.appointments_of(job)),
-                "lastAppointmentId": appointment_id,
-            },
-        )
-        return appointment
 
     def book_appointment(self, body: dict[str, Any]) -> Record:
         """POST jpm/v2/tenant/{t}/appointments."""
@@ -383,7 +269,7 @@ class Mutator:
         job = self.require("jobs", job_id)
         now = self.store.clock.tick()
         job.update({"jobStatus": "Completed", "completedOn": format_ticks(now)})
-        for appointment_id in self.appointments_of(job):
+        for appointment_id in booking.appointments_of(self, job):
             if self.store.exists("appointments", appointment_id):
                 appointment = self.require("appointments", appointment_id)
                 if appointment.get("jobId") == job_id:

@@ -13,7 +13,7 @@ from perfect_catch.simulators.servicetitan.records import Record
 from perfect_catch.simulators.servicetitan.refusals import invalid
 
 if TYPE_CHECKING:
-    from perfect_catch.simulators.servicetitan.mutations import Mutator
+    from perfect_catch.simulators.servicetitan.writer import TenantWriter
 
 # URL resource -> simulated entity.
 RESOURCES = {"services": "services", "materials": "materials", "equipment": "pricebook-equipment"}
@@ -89,7 +89,7 @@ def _checked(entity: str, field: str, value: Any) -> Any:
     return value
 
 
-def _categories(m: Mutator, entity: str, value: Any) -> list[Any]:
+def _categories(m: TenantWriter, entity: str, value: Any) -> list[Any]:
     """Category ids from the request, in the shape the entity's records use."""
     if not isinstance(value, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
@@ -106,7 +106,7 @@ def _categories(m: Mutator, entity: str, value: Any) -> list[Any]:
     return [c["id"] for c in found]
 
 
-def update_sku(m: Mutator, resource: str, sku_id: int, body: dict[str, Any]) -> Record:
+def update_sku(m: TenantWriter, resource: str, sku_id: int, body: dict[str, Any]) -> Record:
     """PATCH pricebook/v2/tenant/{t}/{services|materials|equipment}/{id}."""
     entity = RESOURCES[resource]
     record = m.require(entity, sku_id)

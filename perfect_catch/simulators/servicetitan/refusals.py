@@ -1,7 +1,7 @@
 """Why the simulated API refuses a request, as exceptions the routes turn into `ApiErrorResponse`.
 
-They live apart from `mutations` so the endpoint modules (scheduling, sales, pricebook, CRM)
-can raise them without importing the `Mutator` they are called with.
+They live apart from the writes so every module that checks a request (the writer, scheduling,
+sales, pricebook, CRM) raises the same ones, whatever the route that called it.
 """
 
 from __future__ import annotations

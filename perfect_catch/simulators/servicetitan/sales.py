@@ -16,7 +16,7 @@ from perfect_catch.simulators.servicetitan.timefmt import format_ticks
 from perfect_catch.simulators.servicetitan.universe import ESTIMATE_ITEM_ID_BASE
 
 if TYPE_CHECKING:
-    from perfect_catch.simulators.servicetitan.mutations import Mutator
+    from perfect_catch.simulators.servicetitan.writer import TenantWriter
 
 # Pricebook entities an estimate item can point at, with the SKU type and ledger account id.
 SKU_KINDS = (
@@ -39,7 +39,7 @@ def _number(body: dict[str, Any], field: str, name: str) -> float | None:
     return float(value)
 
 
-def find_sku(m: Mutator, sku_id: Any, field: str = "skuId") -> tuple[Record, str, int]:
+def find_sku(m: TenantWriter, sku_id: Any, field: str = "skuId") -> tuple[Record, str, int]:
     """(current pricebook record, SKU type, ledger account id) of a SKU id."""
     if is_id(sku_id):
         for entity, kind, account_id in SKU_KINDS:
@@ -86,13 +86,13 @@ def sku_item(
     }
 
 
-def _new_item_id(m: Mutator) -> int:
+def _new_item_id(m: TenantWriter) -> int:
     m.item_ids += 1
     return NEW_ITEM_ID_BASE + m.item_ids
 
 
 def _apply_item(
-    m: Mutator, body: dict[str, Any], existing: Record | None, prefix: str, stamp: str
+    m: TenantWriter, body: dict[str, Any], existing: Record | None, prefix: str, stamp: str
 ) -> Record:
     """A new or changed item from an `EstimateItemCreateUpdateRequest`."""
     quantity = _number(body, "quantity", f"{prefix}quantity")
@@ -131,7 +131,7 @@ def _apply_item(
     return item
 
 
-def upsert_item(m: Mutator, estimate_id: int, body: dict[str, Any]) -> Record:
+def upsert_item(m: TenantWriter, estimate_id: int, body: dict[str, Any]) -> Record:
     """PUT sales/v2/tenant/{t}/estimates/{id}/items: add an item, or update one by `id`."""
     estimate = m.require("estimates", estimate_id)
     items: list[Record] = estimate.get("items") or []
@@ -158,7 +158,7 @@ def _optional(body: dict[str, Any], field: str, kind: type) -> Any:
     return value
 
 
-def _status(m: Mutator, body: dict[str, Any]) -> tuple[int, int | None]:
+def _status(m: TenantWriter, body: dict[str, Any]) -> tuple[int, int | None]:
     status = body.get("status") or "Open"
     if status not in STATUS_VALUES:
         raise invalid("status", f"status must be one of {', '.join(STATUS_VALUES)}.")
@@ -179,7 +179,7 @@ def _links(body: dict[str, Any]) -> list[Record]:
     return [{"name": link.get("name"), "url": link["url"]} for link in links]
 
 
-def _target(m: Mutator, body: dict[str, Any]) -> tuple[Record | None, Record]:
+def _target(m: TenantWriter, body: dict[str, Any]) -> tuple[Record | None, Record]:
     """The estimate's job (optional) and location, which must agree."""
     job_id = _optional(body, "jobId", int)
     location_id = _optional(body, "locationId", int)
@@ -200,7 +200,7 @@ def _target(m: Mutator, body: dict[str, Any]) -> tuple[Record | None, Record]:
     return job, location
 
 
-def create_estimate(m: Mutator, body: dict[str, Any]) -> Record:
+def create_estimate(m: TenantWriter, body: dict[str, Any]) -> Record:
     """POST sales/v2/tenant/{t}/estimates (`CreateEstimateRequest`)."""
     job, location = _target(m, body)
     name, summary = _optional(body, "name", str), _optional(body, "summary", str)
