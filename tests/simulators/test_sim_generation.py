@@ -112,7 +112,7 @@ def test_coordinates_are_the_city_centre_plus_an_offset_rounded_to_six_places() 
     # The generator adds integers and divides once instead of rounding a float sum: the same
     # float for every city and every offset it can draw.
     from perfect_catch.simulators.servicetitan import catalog
-    from perfect_catch.simulators.servicetitan.records import _CITY_PARTS
+    from perfect_catch.simulators.servicetitan.records.people import _CITY_PARTS
 
     for (_, _, lat, lon), (_, _, lat_units, lon_units) in zip(
         catalog.CITIES, _CITY_PARTS, strict=True

@@ -13,7 +13,7 @@ import threading
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
-from perfect_catch.simulators.servicetitan.records import customer_contact
+from perfect_catch.simulators.servicetitan.records.crm import customer_contact
 from perfect_catch.simulators.servicetitan.state import DEFAULT_TENANT_ID
 from perfect_catch.simulators.servicetitan.universe import Universe
 from perfect_catch.simulators.timeline import resolve_anchor

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from perfect_catch.simulators.servicetitan.records import Record, assignment_technician_index
+from perfect_catch.simulators.servicetitan.records.jobs import assignment_technician_index
+from perfect_catch.simulators.servicetitan.records.shared import Record
 from perfect_catch.simulators.servicetitan.refusals import Conflict, Invalid, invalid
-from perfect_catch.simulators.servicetitan.schedule import HOUR, Booking, appointment_window
-from perfect_catch.simulators.servicetitan.timefmt import TICKS_PER_DAY, format_ticks, parse_instant
+from perfect_catch.simulators.servicetitan.schedule import Booking, appointment_window
+from perfect_catch.simulators.servicetitan.timefmt import (
+    TICKS_PER_DAY,
+    TICKS_PER_HOUR,
+    format_ticks,
+    parse_instant,
+)
 
 if TYPE_CHECKING:
     from perfect_catch.simulators.servicetitan.writer import TenantWriter
@@ -407,21 +413,23 @@ def capacity(m: TenantWriter, body: dict[str, Any]) -> Record:
     day = start // TICKS_PER_DAY * TICKS_PER_DAY
     while day < end:
         for hour in SLOT_HOURS:
-            slot = day + hour * HOUR
-            if slot < start or slot + 2 * HOUR > end:
+            slot = day + hour * TICKS_PER_HOUR
+            if slot < start or slot + 2 * TICKS_PER_HOUR > end:
                 continue
             booked = {
                 t
                 for t, windows in busy.items()
-                if any(first < slot + 2 * HOUR and slot < last for first, last, _ in windows)
+                if any(
+                    first < slot + 2 * TICKS_PER_HOUR and slot < last for first, last, _ in windows
+                )
             }
             free = sum(1 for t, _ in technicians if t not in booked)
             availabilities.append(
                 {
                     "start": format_ticks(slot),
-                    "end": format_ticks(slot + 2 * HOUR),
+                    "end": format_ticks(slot + 2 * TICKS_PER_HOUR),
                     "startUtc": format_ticks(slot),
-                    "endUtc": format_ticks(slot + 2 * HOUR),
+                    "endUtc": format_ticks(slot + 2 * TICKS_PER_HOUR),
                     "businessUnitIds": units,
                     "totalAvailability": 2.0 * len(technicians),
                     "openAvailability": 2.0 * free,

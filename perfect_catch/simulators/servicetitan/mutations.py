@@ -12,15 +12,13 @@ from typing import Any
 
 from perfect_catch.simulators.servicetitan import booking, crm, pricebook, sales
 from perfect_catch.simulators.servicetitan import catalog as cat
-from perfect_catch.simulators.servicetitan.records import (
-    ESTIMATE_STATUSES,
-    Record,
-    money,
-)
+from perfect_catch.simulators.servicetitan.records.amounts import money
+from perfect_catch.simulators.servicetitan.records.sales import ESTIMATE_STATUSES
+from perfect_catch.simulators.servicetitan.records.shared import Record
 from perfect_catch.simulators.servicetitan.refusals import Invalid
 from perfect_catch.simulators.servicetitan.timefmt import (
     TICKS_PER_DAY,
-    TICKS_PER_SECOND,
+    TICKS_PER_HOUR,
     format_date,
     format_ticks,
     parse_instant,
@@ -28,7 +26,6 @@ from perfect_catch.simulators.servicetitan.timefmt import (
 from perfect_catch.simulators.servicetitan.universe import NOTE_ID_BASE
 from perfect_catch.simulators.servicetitan.writer import TenantWriter
 
-HOUR = 3600 * TICKS_PER_SECOND
 MALFORMED_KINDS = ("bad_modified_on", "missing_id", "nul_char", "wrong_type")
 
 
@@ -457,7 +454,7 @@ class Mutator(TenantWriter):
             jt = rng.randrange(len(cat.JOB_TYPES))
             start = (
                 self.store.clock.now // TICKS_PER_DAY + 1 + rng.randrange(7)
-            ) * TICKS_PER_DAY + (14 + 2 * rng.randrange(4)) * HOUR
+            ) * TICKS_PER_DAY + (14 + 2 * rng.randrange(4)) * TICKS_PER_HOUR
             self.create_job(
                 {
                     "customerId": customer_id,
@@ -467,7 +464,10 @@ class Mutator(TenantWriter):
                     "priority": cat.JOB_TYPES[jt][3],
                     "campaignId": u.id_of("campaigns", rng.randrange(len(cat.CAMPAIGNS))),
                     "appointments": [
-                        {"start": format_ticks(start), "end": format_ticks(start + 2 * HOUR)}
+                        {
+                            "start": format_ticks(start),
+                            "end": format_ticks(start + 2 * TICKS_PER_HOUR),
+                        }
                     ],
                 }
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from perfect_catch.simulators.servicetitan.records import Record
+from perfect_catch.simulators.servicetitan.records.shared import Record
 from perfect_catch.simulators.servicetitan.refusals import invalid
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from perfect_catch.simulators.faults import FaultInjector
 from perfect_catch.simulators.servicetitan.errors import api_error, json_response, too_many_requests
 from perfect_catch.simulators.servicetitan.mutations import MALFORMED_KINDS, Mutator
-from perfect_catch.simulators.servicetitan.records import Record
+from perfect_catch.simulators.servicetitan.records.shared import Record
 from perfect_catch.simulators.servicetitan.refusals import Invalid, NotFound
 from perfect_catch.simulators.servicetitan.state import TOKEN_TTL_SECONDS, ServiceTitanState
 from perfect_catch.simulators.servicetitan.store import TenantStore, TokenError

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from perfect_catch.simulators.servicetitan.booking import is_id
-from perfect_catch.simulators.servicetitan.records import ESTIMATE_STATUSES, Record
+from perfect_catch.simulators.servicetitan.records.sales import ESTIMATE_STATUSES
+from perfect_catch.simulators.servicetitan.records.shared import Record
 from perfect_catch.simulators.servicetitan.refusals import NotFound, invalid
 from perfect_catch.simulators.servicetitan.timefmt import format_ticks
 from perfect_catch.simulators.servicetitan.universe import ESTIMATE_ITEM_ID_BASE

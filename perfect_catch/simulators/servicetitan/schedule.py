@@ -13,10 +13,11 @@ from __future__ import annotations
 import bisect
 from typing import TYPE_CHECKING
 
-from perfect_catch.simulators.servicetitan.records import Record, base_booking
+from perfect_catch.simulators.servicetitan.records.jobs import base_booking
+from perfect_catch.simulators.servicetitan.records.shared import Record
 from perfect_catch.simulators.servicetitan.timefmt import (
     TICKS_PER_DAY,
-    TICKS_PER_SECOND,
+    TICKS_PER_HOUR,
     parse_instant,
 )
 
@@ -24,10 +25,9 @@ if TYPE_CHECKING:
     from perfect_catch.simulators.servicetitan.store import TenantStore
     from perfect_catch.simulators.servicetitan.universe import Universe
 
-HOUR = 3600 * TICKS_PER_SECOND
 _BEFORE_JOB = 22 * TICKS_PER_DAY
 _AFTER_JOB = 12 * TICKS_PER_DAY
-_LONGEST_BASE_APPOINTMENT = 2 * HOUR
+_LONGEST_BASE_APPOINTMENT = 2 * TICKS_PER_HOUR
 # (start, end, appointment id) of one booking.
 Booking = tuple[int, int, int]
 

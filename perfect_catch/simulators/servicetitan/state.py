@@ -16,7 +16,8 @@ from datetime import date
 from typing import Any
 
 from perfect_catch.simulators.servicetitan.mutations import Mutator
-from perfect_catch.simulators.servicetitan.records import GENERATORS, Record
+from perfect_catch.simulators.servicetitan.records import GENERATORS
+from perfect_catch.simulators.servicetitan.records.shared import Record
 from perfect_catch.simulators.servicetitan.store import SimClock, TenantStore
 from perfect_catch.simulators.servicetitan.timefmt import (
     TICKS_PER_DAY,

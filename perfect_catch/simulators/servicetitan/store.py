@@ -18,7 +18,8 @@ from typing import Any
 
 import orjson
 
-from perfect_catch.simulators.servicetitan.records import GENERATORS, Record
+from perfect_catch.simulators.servicetitan.records import GENERATORS
+from perfect_catch.simulators.servicetitan.records.shared import Record
 from perfect_catch.simulators.servicetitan.timefmt import (
     TICKS_PER_SECOND,
     format_ticks,

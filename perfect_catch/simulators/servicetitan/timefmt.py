@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 TICKS_PER_SECOND = 10_000_000
+TICKS_PER_HOUR = 3600 * TICKS_PER_SECOND
 TICKS_PER_DAY = 86_400 * TICKS_PER_SECOND
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfect_catch.simulators.servicetitan.records import Record
+from perfect_catch.simulators.servicetitan.records.shared import Record
 from perfect_catch.simulators.servicetitan.refusals import NotFound
 from perfect_catch.simulators.servicetitan.schedule import Schedule
 from perfect_catch.simulators.servicetitan.store import TenantStore
