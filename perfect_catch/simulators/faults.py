@@ -95,6 +95,16 @@ class FaultInjector:
         """What a 'timeout' fault does before its 504: wait longer than a client would."""
         await asyncio.sleep(self._config.timeout_seconds)
 
+    async def strike(self) -> FaultKind | None:
+        """What happens to one API request before it is handled: the configured latency, then
+        the fault drawn for it, if any, which the caller answers in its system's error format.
+        A 'timeout' has already hung when it is returned."""
+        await self.delay()
+        kind = self.draw()
+        if kind == "timeout":
+            await self.hang()
+        return kind
+
     def token_ttl(self, normal_seconds: float) -> float:
         ttl = self._config.token_ttl_seconds
         return normal_seconds if ttl is None else ttl

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import subprocess
 import sys
@@ -41,6 +42,21 @@ def test_fault_config_from_env() -> None:
     assert FaultConfig.from_env({}) == FaultConfig()
     draws = [FaultInjector(FaultConfig(rate_5xx=0.5), seed=4).draw() for _ in range(2)]
     assert draws[0] == draws[1]
+
+
+def test_a_strike_waits_the_latency_and_a_timeout_hangs_before_it_is_answered() -> None:
+    slow = FaultInjector(FaultConfig(latency_ms=50))
+    began = time.monotonic()
+    assert asyncio.run(slow.strike()) is None
+    assert time.monotonic() - began >= 0.05
+    hanging = FaultInjector(FaultConfig(rate_timeout=1.0, timeout_seconds=0.1))
+    began = time.monotonic()
+    assert asyncio.run(hanging.strike()) == "timeout"
+    assert time.monotonic() - began >= 0.1
+    limited = FaultInjector(FaultConfig(rate_429=1.0, timeout_seconds=30))
+    began = time.monotonic()
+    assert asyncio.run(limited.strike()) == "429"
+    assert time.monotonic() - began < 1
 
 
 def test_faults_via_admin_endpoint(server, st) -> None:

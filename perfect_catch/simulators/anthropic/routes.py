@@ -24,14 +24,12 @@ def _tokens(value: Any) -> int:
 
 def build_anthropic_app(state: AnthropicState, faults: FaultInjector) -> Starlette:
     async def messages(request: Request) -> JSONResponse:
-        await faults.delay()
-        kind = faults.draw()
+        kind = await faults.strike()
         if kind == "429":
             return _error(429, "rate_limit_error", "Number of requests has exceeded your limit.")
         if kind == "5xx":
             return _error(529, "overloaded_error", "Overloaded")
         if kind == "timeout":
-            await faults.hang()
             return _error(504, "api_error", "Gateway Timeout")
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" else None

@@ -172,14 +172,12 @@ def build_callrail_app(state: CallRailState, faults: FaultInjector) -> Starlette
     """The CallRail sub-app, behind faults and token auth."""
 
     async def calls(request: Request) -> Response:
-        await faults.delay()
-        kind = faults.draw()
+        kind = await faults.strike()
         if kind == "429":
             return _json({"error": "Rate limit exceeded"}, 429, {"Retry-After": "1"})
         if kind == "5xx":
             return _json({"error": "Service Unavailable"}, 503)
         if kind == "timeout":
-            await faults.hang()
             return _json({"error": "Gateway Timeout"}, 504)
         if request.headers.get("Authorization") != f'Token token="{state.api_key}"':
             return _json({"error": "HTTP Token: Access denied."}, 401)

@@ -503,14 +503,12 @@ def build_gohighlevel_app(state: GhlState, faults: FaultInjector) -> Starlette:
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            await faults.delay()
-            kind = faults.draw()
+            kind = await faults.strike()
             if kind == "429":
                 return error(429, "Too Many Requests", {"Retry-After": "1"})
             if kind == "5xx":
                 return error(503, "Service Unavailable")
             if kind == "timeout":
-                await faults.hang()
                 return error(504, "Gateway Timeout")
             authorization = request.headers.get("Authorization", "")
             if authorization != f"Bearer {state.token}":

@@ -117,14 +117,12 @@ def build_sendgrid_app(state: SendGridState, faults: FaultInjector) -> Starlette
 
     def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            await faults.delay()
-            kind = faults.draw()
+            kind = await faults.strike()
             if kind == "429":
                 return sg_error(429, "too many requests")
             if kind == "5xx":
                 return sg_error(500, "internal server error")
             if kind == "timeout":
-                await faults.hang()
                 return sg_error(504, "gateway timeout")
             if request.headers.get("Authorization") != f"Bearer {state.api_key}":
                 return sg_error(

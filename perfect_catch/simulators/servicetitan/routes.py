@@ -317,6 +317,14 @@ def _mutator(state: ServiceTitanState, store: TenantStore) -> Mutator:
     return state.mutators[store.tenant_id]
 
 
+def _add_note(entity: str) -> Handler:
+    return _write(
+        lambda s, st, m, b: _mutator(s, st).add_note(
+            entity, int(m["id"]), b.get("text"), bool(b.get("pinToTop"))
+        )
+    )
+
+
 def _dismiss(
     state: ServiceTitanState, store: TenantStore, m: re.Match[str], body: dict[str, Any]
 ) -> None:
@@ -331,25 +339,9 @@ API_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         re.compile(r"jpm/jobs/(?P<id>\d+)/complete"),
         _write(lambda s, st, m, b: _mutator(s, st).complete_job(int(m["id"]))),
     ),
-    (
-        "POST",
-        re.compile(r"jpm/jobs/(?P<id>\d+)/notes"),
-        _write(
-            lambda s, st, m, b: _mutator(s, st).add_note(
-                "jobs", int(m["id"]), b.get("text"), bool(b.get("pinToTop"))
-            )
-        ),
-    ),
+    ("POST", re.compile(r"jpm/jobs/(?P<id>\d+)/notes"), _add_note("jobs")),
     ("GET", re.compile(r"jpm/jobs/(?P<id>\d+)/notes"), _notes_list("jobs")),
-    (
-        "POST",
-        re.compile(r"crm/customers/(?P<id>\d+)/notes"),
-        _write(
-            lambda s, st, m, b: _mutator(s, st).add_note(
-                "customers", int(m["id"]), b.get("text"), bool(b.get("pinToTop"))
-            )
-        ),
-    ),
+    ("POST", re.compile(r"crm/customers/(?P<id>\d+)/notes"), _add_note("customers")),
     ("GET", re.compile(r"crm/customers/(?P<id>\d+)/notes"), _notes_list("customers")),
     (
         "POST",
@@ -415,8 +407,7 @@ class ServiceTitanApi:
         self.faults = faults
 
     async def fault(self) -> Response | None:
-        await self.faults.delay()
-        kind = self.faults.draw()
+        kind = await self.faults.strike()
         if kind == "429":
             return too_many_requests(2)
         if kind == "5xx":
@@ -424,7 +415,6 @@ class ServiceTitanApi:
                 503, "Service Unavailable. The server is temporarily unable to handle the request."
             )
         if kind == "timeout":
-            await self.faults.hang()
             return api_error(504, "Gateway Timeout.")
         return None
 

@@ -178,14 +178,12 @@ def build_twilio_app(state: TwilioState, faults: FaultInjector) -> Starlette:
 
     def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            await faults.delay()
-            kind = faults.draw()
+            kind = await faults.strike()
             if kind == "429":
                 return twilio_error(20429, 429)
             if kind == "5xx":
                 return twilio_error(20500, 500)
             if kind == "timeout":
-                await faults.hang()
                 return twilio_error(20500, 504)
             if not _authorized(request, state):
                 return twilio_error(20003, 401)
