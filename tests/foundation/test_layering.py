@@ -37,7 +37,6 @@ KNOWN: frozenset[tuple[str, str]] = frozenset(
     {
         ("perfect_catch.messaging.phones", "perfect_catch.integrations.phones"),
         ("perfect_catch.simulators.server", "perfect_catch.streaming"),
-        ("perfect_catch.warehouse.dbt_env", "perfect_catch.integrations.config"),
     }
 )
 #: Import circles not yet cut, each as its sorted members; the same rule as KNOWN.

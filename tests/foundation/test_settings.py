@@ -47,12 +47,9 @@ def test_cli_reports_bad_setting_without_traceback(monkeypatch: pytest.MonkeyPat
     from typer.testing import CliRunner
 
     from perfect_catch.cli import app
-    from perfect_catch.settings import get_settings
 
     monkeypatch.setenv("ST_TIMEZONE", "Nowhere/Land")
-    get_settings.cache_clear()
     result = CliRunner().invoke(app, ["db", "current"])
-    get_settings.cache_clear()
     assert result.exit_code == 2
     assert "ST_TIMEZONE" in result.output
     assert "Traceback" not in result.output
