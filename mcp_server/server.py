@@ -19,7 +19,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 from pydantic_core import PydanticUndefined
 
-from perfect_catch.settings import SettingsError
+from perfect_catch.settings import Settings, SettingsError, get_settings
 from perfect_catch.tools.context import ToolContext
 from perfect_catch.tools.database import describe_warehouse
 from perfect_catch.tools.errors import ToolFailure
@@ -36,16 +36,18 @@ INSTRUCTIONS = (
 
 
 class _LazyContext:
-    """Builds the default `ToolContext` on first use, so listing tools needs no database."""
+    """Builds the default `ToolContext` on first use, so listing tools needs no database (nor
+    valid settings: a bad one reaches the model as the first tool call's error)."""
 
-    def __init__(self, context: ToolContext | None) -> None:
+    def __init__(self, context: ToolContext | None, settings: Settings | None) -> None:
         self._context = context
+        self._settings = settings
         self._lock = threading.Lock()
 
     def get(self) -> ToolContext:
         with self._lock:
             if self._context is None:
-                self._context = ToolContext.from_settings()
+                self._context = ToolContext.from_settings(self._settings or get_settings())
             return self._context
 
 
@@ -95,9 +97,12 @@ def annotations_for(spec: ToolSpec) -> ToolAnnotations:
     )
 
 
-def build_server(context: ToolContext | None = None) -> MCPServer:
-    """The MCP server over every registered tool; `context` defaults to the configured one."""
-    lazy = _LazyContext(context)
+def build_server(
+    context: ToolContext | None = None, *, settings: Settings | None = None
+) -> MCPServer:
+    """The MCP server over every registered tool; `context` defaults to one on `settings`
+    (default: this process's settings, read once)."""
+    lazy = _LazyContext(context, settings)
     server: MCPServer = MCPServer(name="perfect-catch", instructions=INSTRUCTIONS)
     for spec in all_tools():
         server.add_tool(
@@ -126,10 +131,14 @@ def build_server(context: ToolContext | None = None) -> MCPServer:
 
 
 def run(
-    transport: Literal["stdio", "http"] = "stdio", host: str = "127.0.0.1", port: int = 8765
+    transport: Literal["stdio", "http"] = "stdio",
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    settings: Settings | None = None,
 ) -> None:
     """Serve on stdio (what Claude Desktop and Claude Code start) or streamable HTTP."""
-    server = build_server()
+    server = build_server(settings=settings)
     if transport == "stdio":
         server.run("stdio")
     elif transport == "http":

@@ -7,13 +7,14 @@ Configuration errors end the command with one line naming the variable, never a 
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy import text as sa_text
 
-from perfect_catch.settings import SettingsError, get_settings
+from perfect_catch.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
     name="perfect-catch",
@@ -41,23 +42,43 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _settings():
-    try:
-        return get_settings()
-    except SettingsError as error:
-        raise _fail(str(error)) from None
+@dataclass
+class CliContext:
+    """What the commands of one invocation share: the settings, read once on first use, so a
+    command that needs none (`simulate`) runs whatever the configuration holds."""
+
+    loaded: Settings | None = None
+
+    def settings(self) -> Settings:
+        if self.loaded is None:
+            try:
+                self.loaded = load_settings()
+            except SettingsError as error:
+                raise _fail(str(error)) from None
+        return self.loaded
+
+
+@app.callback()
+def _invocation(ctx: typer.Context) -> None:
+    # One context per invocation (a caller may hand its own, e.g. with settings already built).
+    ctx.ensure_object(CliContext)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    """The invocation's settings; a bad value ends the command naming the variable."""
+    return ctx.ensure_object(CliContext).settings()
 
 
 @db_app.command("upgrade")
 def db_upgrade(
+    ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply pending migrations (idempotent: a current database is left as it is)."""
     from perfect_catch.warehouse import migrate
     from perfect_catch.warehouse.engine import get_engine
 
-    _settings()
-    engine = get_engine()
+    engine = get_engine(_settings(ctx))
     before = migrate.current_revision(engine)
     migrate.upgrade(engine, revision)
     after = migrate.current_revision(engine)
@@ -66,43 +87,42 @@ def db_upgrade(
 
 @db_app.command("downgrade")
 def db_downgrade(
+    ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision; `base` removes everything.")],
 ) -> None:
     """Revert migrations down to REVISION."""
     from perfect_catch.warehouse import migrate
     from perfect_catch.warehouse.engine import get_engine
 
-    _settings()
-    migrate.downgrade(get_engine(), revision)
-    typer.echo(f"database at {migrate.current_revision(get_engine())}")
+    engine = get_engine(_settings(ctx))
+    migrate.downgrade(engine, revision)
+    typer.echo(f"database at {migrate.current_revision(engine)}")
 
 
 @db_app.command("current")
-def db_current() -> None:
+def db_current(ctx: typer.Context) -> None:
     """Print the database's migration revision and the newest one this code knows."""
     from perfect_catch.warehouse import migrate
     from perfect_catch.warehouse.engine import get_engine
 
-    _settings()
-    typer.echo(f"current: {migrate.current_revision(get_engine())}")
+    typer.echo(f"current: {migrate.current_revision(get_engine(_settings(ctx)))}")
     typer.echo(f"head:    {migrate.head_revision()}")
 
 
 @db_app.command("url")
-def db_url() -> None:
+def db_url(ctx: typer.Context) -> None:
     """Print the warehouse URL (password masked), starting the embedded server if needed."""
     from perfect_catch.warehouse.engine import safe_url, sqlalchemy_url
 
-    _settings()
-    typer.echo(safe_url(sqlalchemy_url()))
+    typer.echo(safe_url(sqlalchemy_url(_settings(ctx))))
 
 
 @db_app.command("stop")
-def db_stop() -> None:
+def db_stop(ctx: typer.Context) -> None:
     """Stop the embedded PostgreSQL server of PERFECT_CATCH_HOME (no-op with DATABASE_URL)."""
     from perfect_catch.warehouse.embedded import stop_server
 
-    settings = _settings()
+    settings = _settings(ctx)
     if settings.database_url:
         typer.echo("DATABASE_URL is set: there is no embedded server to stop")
         return
@@ -143,15 +163,15 @@ def simulate(
 
 
 @workflows_app.command("list")
-def workflows_list() -> None:
+def workflows_list(ctx: typer.Context) -> None:
     """List the workflow definitions with their trigger, version and whether they are on."""
     from perfect_catch.warehouse.engine import get_engine
     from perfect_catch.workflows.engine import sync_from_files
 
-    _settings()
-    _require_current_schema()
-    engine = get_engine()
-    sync_from_files(engine)
+    settings = _settings(ctx)
+    _require_current_schema(settings)
+    engine = get_engine(settings)
+    sync_from_files(engine, settings)
     with engine.connect() as conn:
         rows = conn.execute(
             sa_text(
@@ -164,15 +184,15 @@ def workflows_list() -> None:
         typer.echo(f"{state}  {row.name:<32} {row.event_type:<22} {row.version}")
 
 
-def _set_workflow(name: str, enabled: bool) -> None:
+def _set_workflow(ctx: typer.Context, name: str, enabled: bool) -> None:
     from perfect_catch.warehouse.engine import get_engine
     from perfect_catch.workflows.definitions import WorkflowNotFoundError, set_enabled
     from perfect_catch.workflows.engine import sync_from_files
 
-    _settings()
-    _require_current_schema()
-    engine = get_engine()
-    sync_from_files(engine)
+    settings = _settings(ctx)
+    _require_current_schema(settings)
+    engine = get_engine(settings)
+    sync_from_files(engine, settings)
     try:
         set_enabled(engine, name, enabled)
     except WorkflowNotFoundError as error:
@@ -181,32 +201,37 @@ def _set_workflow(name: str, enabled: bool) -> None:
 
 
 @workflows_app.command("enable")
-def workflows_enable(name: Annotated[str, typer.Argument(help="Workflow name.")]) -> None:
+def workflows_enable(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Workflow name.")]
+) -> None:
     """Switch a workflow on: new events start it again."""
-    _set_workflow(name, True)
+    _set_workflow(ctx, name, True)
 
 
 @workflows_app.command("disable")
-def workflows_disable(name: Annotated[str, typer.Argument(help="Workflow name.")]) -> None:
+def workflows_disable(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Workflow name.")]
+) -> None:
     """Switch a workflow off: new events no longer start it, and running instances wait at
     their next step until it is enabled again."""
-    _set_workflow(name, False)
+    _set_workflow(ctx, name, False)
 
 
 SOURCES = ("servicetitan", "gohighlevel", "callrail")
 
 
-def _require_current_schema() -> None:
+def _require_current_schema(settings: Settings) -> None:
     from perfect_catch.warehouse import migrate
     from perfect_catch.warehouse.engine import get_engine
 
-    current, head = migrate.current_revision(get_engine()), migrate.head_revision()
+    current, head = migrate.current_revision(get_engine(settings)), migrate.head_revision()
     if current != head:
         raise _fail(f"the database is at {current}, not {head}: run `perfect-catch db upgrade`")
 
 
 @app.command()
 def sync(
+    ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="What to sync: servicetitan.")],
     entity: Annotated[
         list[str] | None,
@@ -227,17 +252,17 @@ def sync(
     """
     if source not in SOURCES:
         raise _fail(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
-    settings = _settings()
+    settings = _settings(ctx)
     if source != "servicetitan":
-        _require_current_schema()
-        _sync_integration(source, full=full)
+        _require_current_schema(settings)
+        _sync_integration(settings, source, full=full)
         return
     from perfect_catch.sync_cli import run_servicetitan_sync
 
     tenants = tenant or settings.st_tenant_ids
     if not tenants:
         raise _fail("no tenant: set ST_TENANT_IDS or pass --tenant")
-    _require_current_schema()
+    _require_current_schema(settings)
     try:
         failures = run_servicetitan_sync(settings, tenants, entity or [], full=full)
     except KeyError as error:
@@ -246,15 +271,15 @@ def sync(
         raise typer.Exit(code=1)
 
 
-def _sync_integration(source: str, *, full: bool) -> None:
+def _sync_integration(settings: Settings, source: str, *, full: bool) -> None:
     from perfect_catch.connectors.http import ApiError
     from perfect_catch.integrations import runner
 
     try:
         if source == "gohighlevel":
-            results = runner.run_ghl_sync(full=full)
+            results = runner.run_ghl_sync(settings, full=full)
         else:
-            results = [runner.run_callrail_sync(full=full)]
+            results = [runner.run_callrail_sync(settings, full=full)]
     except (SettingsError, ApiError) as error:
         raise _fail(str(error)) from None
     for result in results:
@@ -265,7 +290,7 @@ def _sync_integration(source: str, *, full: bool) -> None:
 
 
 @app.command("ghl-push")
-def ghl_push() -> None:
+def ghl_push(ctx: typer.Context) -> None:
     """Push ServiceTitan to GoHighLevel now, repairing any drift.
 
     Contacts, opportunities and stages; idempotent, and every push is logged in
@@ -274,10 +299,10 @@ def ghl_push() -> None:
     from perfect_catch.connectors.http import ApiError
     from perfect_catch.integrations import runner
 
-    _settings()
-    _require_current_schema()
+    settings = _settings(ctx)
+    _require_current_schema(settings)
     try:
-        results = runner.run_ghl_reconcile()
+        results = runner.run_ghl_reconcile(settings)
     except (SettingsError, ApiError) as error:
         raise _fail(str(error)) from None
     failed = False
@@ -294,6 +319,7 @@ def ghl_push() -> None:
 
 @app.command()
 def mcp(
+    ctx: typer.Context,
     http: Annotated[
         bool, typer.Option(help="Serve streamable HTTP on /mcp instead of stdio.")
     ] = False,
@@ -302,8 +328,7 @@ def mcp(
     """Run the MCP server (stdio by default, as Claude Desktop and Claude Code start it)."""
     from mcp_server.server import run
 
-    _settings()
-    run(transport="http" if http else "stdio", port=port)
+    run(transport="http" if http else "stdio", port=port, settings=_settings(ctx))
 
 
 dbt_app = typer.Typer(
@@ -314,6 +339,7 @@ app.add_typer(dbt_app, name="dbt")
 
 @dbt_app.command("build")
 def dbt_build(
+    ctx: typer.Context,
     select: Annotated[
         list[str] | None, typer.Option("--select", "-s", help="dbt selection (repeatable).")
     ] = None,
@@ -329,13 +355,13 @@ def dbt_build(
 
     from perfect_catch.warehouse import dbt_runner
 
-    _settings()
-    _require_current_schema()
+    settings = _settings(ctx)
+    _require_current_schema(settings)
     try:
         parsed = json.loads(vars) if vars else None
     except json.JSONDecodeError as error:
         raise _fail(f"--vars is not valid JSON: {error}") from None
-    result = dbt_runner.build(select or None, full_refresh, parsed)
+    result = dbt_runner.build(settings, select or None, full_refresh, parsed)
     for node in result.failed:
         typer.secho(f"failed: {node.unique_id}: {node.message}", fg=typer.colors.RED, err=True)
     typer.echo(
@@ -348,6 +374,7 @@ def dbt_build(
 
 @app.command("serve-webhooks")
 def serve_webhooks(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "0.0.0.0",
 ) -> None:
@@ -355,18 +382,17 @@ def serve_webhooks(
     SendGrid events, GoHighLevel contact and opportunity updates. Signatures are verified."""
     from perfect_catch.webhooks.app import serve
 
-    _settings()
-    serve(port=port, host=host)
+    serve(_settings(ctx), port=port, host=host)
 
 
 @app.command("run-once")
-def run_once() -> None:
+def run_once(ctx: typer.Context) -> None:
     """Run every stage once and exit with a summary: sync every configured source, build the
     dbt models, process due workflow events and send the outbox."""
     from perfect_catch.run_once import run_once as run_all_stages
 
-    settings = _settings()
-    _require_current_schema()
+    settings = _settings(ctx)
+    _require_current_schema(settings)
     results = run_all_stages(settings)
     if not all(result.ok for result in results):
         raise typer.Exit(code=1)
@@ -374,6 +400,7 @@ def run_once() -> None:
 
 @app.command()
 def materialize(
+    ctx: typer.Context,
     select: Annotated[
         list[str], typer.Argument(help="Asset keys, slash-separated (e.g. warehouse/schema).")
     ],
@@ -387,8 +414,7 @@ def materialize(
     from perfect_catch.definitions import defs
     from perfect_catch.instance import ensure_instance
 
-    _settings()
-    ensure_instance()
+    ensure_instance(_settings(ctx))
     definitions = defs()
     keys = [dg.AssetKey(item.split("/")) for item in select]
     known = {spec.key for spec in definitions.resolve_all_asset_specs()}
@@ -410,19 +436,20 @@ def materialize(
 
 @app.command()
 def ui(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
 ) -> None:
     """Start the Dagster UI and daemon (schedules, sensors, run queue) on this project."""
     from perfect_catch.demo import dagster_dev_command, dagster_env
     from perfect_catch.instance import ensure_instance
 
-    _settings()
-    home = ensure_instance()
+    home = ensure_instance(_settings(ctx))
     raise typer.Exit(subprocess.call(dagster_dev_command(port), env=dagster_env(home)))
 
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
     sim_port: Annotated[int, typer.Option(help="Port of the simulators.")] = 8765,
     seed: Annotated[int, typer.Option(help="Seed of the demo tenant.")] = 1,
@@ -438,9 +465,15 @@ def demo(
     """
     from perfect_catch.demo import run_demo
 
-    _settings()
     raise typer.Exit(
-        run_demo(port=port, sim_port=sim_port, seed=seed, size=size, day_seconds=day_seconds)
+        run_demo(
+            _settings(ctx),
+            port=port,
+            sim_port=sim_port,
+            seed=seed,
+            size=size,
+            day_seconds=day_seconds,
+        )
     )
 
 

@@ -15,12 +15,22 @@ from pathlib import Path
 
 from rich.console import Console
 
-from perfect_catch.settings import get_settings
+from perfect_catch.settings import Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_demo(*, port: int, sim_port: int, seed: int, size: str, day_seconds: float = 300) -> int:
+def run_demo(
+    settings: Settings,
+    *,
+    port: int,
+    sim_port: int,
+    seed: int,
+    size: str,
+    day_seconds: float = 300,
+) -> int:
+    """Run the demo on the warehouse `settings` name; once the simulators are up, the settings
+    are read again with every client pointed at them."""
     from perfect_catch.instance import ensure_instance
     from perfect_catch.run_once import run_once
     from perfect_catch.simulators.server import SimulatorServer
@@ -28,14 +38,13 @@ def run_demo(*, port: int, sim_port: int, seed: int, size: str, day_seconds: flo
     from perfect_catch.warehouse.engine import get_engine, safe_url, sqlalchemy_url
 
     console = Console(stderr=True)
-    console.print(f"[bold]warehouse[/bold] {safe_url(sqlalchemy_url())}")
-    migrate.upgrade(get_engine())
+    console.print(f"[bold]warehouse[/bold] {safe_url(sqlalchemy_url(settings))}")
+    migrate.upgrade(get_engine(settings))
     with SimulatorServer(seed=seed, size=size, port=sim_port) as sim:
         console.print(f"[bold]simulators[/bold] {sim.base_url} (seed {seed}, size {size})")
         os.environ.update(sim.env)
         os.environ["SCHEDULES_DEFAULT_ON"] = "true"
-        get_settings.cache_clear()
-        settings = get_settings()
+        settings = load_settings()
         console.print("[bold]loading the demo tenant[/bold] (every stage once)")
         run_once(settings, console)
         home = ensure_instance(settings)

@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from perfect_catch.settings import Settings, get_settings
+from perfect_catch.settings import Settings
 from perfect_catch.warehouse.engine import base_url
 
 # One pool per external API (and one for dbt builds), with how many steps may use it at once
@@ -51,9 +51,8 @@ def _ensure_database(url: str, name: str) -> str:
     return server.set(database=name).render_as_string(hide_password=False)
 
 
-def storage_url(settings: Settings | None = None) -> str:
+def storage_url(settings: Settings) -> str:
     """The `postgresql+psycopg2://` URL of Dagster's storage."""
-    settings = settings or get_settings()
     explicit = os.environ.get("DAGSTER_DATABASE_URL")
     if explicit:
         url = explicit
@@ -66,7 +65,7 @@ def storage_url(settings: Settings | None = None) -> str:
     )
 
 
-def instance_config(settings: Settings | None = None) -> dict:
+def instance_config(settings: Settings) -> dict:
     """The content of `dagster.yaml`."""
     return {
         "storage": {"postgres": {"postgres_url": storage_url(settings)}},
@@ -93,10 +92,9 @@ def instance_config(settings: Settings | None = None) -> dict:
     }
 
 
-def ensure_instance(settings: Settings | None = None) -> Path:
+def ensure_instance(settings: Settings) -> Path:
     """Write `dagster.yaml` under `DAGSTER_HOME` (default: PERFECT_CATCH_HOME/dagster), set the
     API pool limits, and export `DAGSTER_HOME` for this process and its children."""
-    settings = settings or get_settings()
     home = Path(os.environ.get("DAGSTER_HOME") or settings.resolved_dagster_home)
     home.mkdir(parents=True, exist_ok=True)
     config_path = home / "dagster.yaml"

@@ -68,7 +68,7 @@ def _callrail(settings: Settings) -> str:
 def _dbt(settings: Settings) -> str:
     from perfect_catch.warehouse import dbt_runner
 
-    result = dbt_runner.build().check()
+    result = dbt_runner.build(settings).check()
     return f"{len(result.nodes)} node(s) built and tested in {result.seconds:.1f} s"
 
 
@@ -76,7 +76,7 @@ def _workflows(settings: Settings) -> str:
     from perfect_catch.warehouse.engine import get_engine
     from perfect_catch.workflows.engine import process_events_once
 
-    return process_events_once(get_engine(), settings).line()
+    return process_events_once(get_engine(settings), settings).line()
 
 
 def _outbox(settings: Settings) -> str:
@@ -87,7 +87,7 @@ def _outbox(settings: Settings) -> str:
     channels = configured_channels(settings)
     if not channels:
         return "skipped: neither Twilio (TWILIO_*) nor SendGrid (SENDGRID_API_KEY) is set up"
-    r = dispatch_due(get_engine(), settings, channels=channels)
+    r = dispatch_due(get_engine(settings), settings, channels=channels)
     return (
         f"{r.sent} sent, {r.deferred} deferred, {r.suppressed} suppressed, "
         f"{r.retrying} retrying, {r.failed} failed, {r.unknown} unknown"

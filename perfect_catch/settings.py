@@ -1,20 +1,37 @@
-"""All configuration of the platform, read from the environment and `.env`.
+"""All configuration of the platform, read from the environment and `.env`: one `Settings`.
 
 Every setting has one name (the environment variable, upper-cased field name) and one type. A bad
 value stops start-up with a message that names the variable, never with a traceback from deep
 inside a client. Secrets are `SecretStr`, so printing a `Settings` never shows them.
+
+What belongs to one part of the platform is grouped in a section (`settings.messaging`,
+`settings.workflows`, `settings.integrations`) while its variables stay flat
+(`MESSAGING_CAP_PER_DAY`, not `MESSAGING__MESSAGING_CAP_PER_DAY`): operators name a setting the
+same way whatever section the code keeps it in. Entry points build the settings once (the CLI,
+the Dagster definitions, the MCP and webhook servers) and pass them down; library code never
+reads the environment itself.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
+from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 
 class SettingsError(ValueError):
@@ -27,6 +44,268 @@ def _split_csv(value: object) -> object:
     if isinstance(value, int):
         return [value]
     return value
+
+
+#: The channels a message goes out on.
+Channel = Literal["sms", "email"]
+#: The workflow definitions shipped with the package (the default of WORKFLOWS_DIR).
+WORKFLOWS_DIR = Path(__file__).parent / "workflows" / "library"
+
+#: GHL stages as the code knows them, in pipeline order; GHL_SALES_STAGES and GHL_INSTALL_STAGES
+#: name them per account, and the names are resolved to ids through the pipelines API at run time.
+SALES_STAGE_KEYS: tuple[str, ...] = (
+    "NEW_LEAD",
+    "CONTACTED",
+    "APPOINTMENT_SCHEDULED",
+    "APPOINTMENT_COMPLETED_PROPOSAL_SENT",
+    "ESTIMATE_FOLLOWUP",
+    "ESTIMATE_LOST",
+    "JOB_SOLD",
+)
+INSTALL_STAGE_KEYS: tuple[str, ...] = (
+    "INSTALL_PENDING",
+    "INSTALL_SCHEDULED",
+    "INSTALL_IN_PROGRESS",
+    "INSTALL_COMPLETE",
+)
+DEFAULT_SALES_STAGES: dict[str, str] = {
+    "NEW_LEAD": "New Lead",
+    "CONTACTED": "Contacted",
+    "APPOINTMENT_SCHEDULED": "Appointment Scheduled",
+    "APPOINTMENT_COMPLETED_PROPOSAL_SENT": "Appointment Completed / Proposal Sent",
+    "ESTIMATE_FOLLOWUP": "Estimate Follow-up",
+    "ESTIMATE_LOST": "Estimate Lost",
+    "JOB_SOLD": "Job Sold",
+}
+DEFAULT_INSTALL_STAGES: dict[str, str] = {
+    "INSTALL_PENDING": "Sold - Pending Install",
+    "INSTALL_SCHEDULED": "Install Scheduled",
+    "INSTALL_IN_PROGRESS": "Install In Progress",
+    "INSTALL_COMPLETE": "Install Complete",
+}
+
+
+class MessagingSettings(BaseModel):
+    """When and whether a message goes out (quiet hours, caps, retries) and what the webhook
+    receiver needs to verify callers; provider hosts, credentials and senders are top-level
+    (TWILIO_*, SENDGRID_*). Field `x_y` is environment variable `X_Y`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messaging_quiet_hours_start: time = Field(
+        time(21, 0), description="Local time (customer timezone) from which sending waits."
+    )
+    messaging_quiet_hours_end: time = Field(
+        time(8, 0),
+        description="Local time (customer timezone) at which sending resumes; the same as the "
+        "start switches quiet hours off.",
+    )
+    messaging_quiet_hours_channels: Annotated[list[Channel], NoDecode] = Field(
+        default_factory=lambda: ["sms"],
+        description="Comma-separated channels quiet hours apply to (sms, email).",
+    )
+    messaging_tenant_timezones: dict[int, str] = Field(
+        default_factory=dict,
+        description="JSON object: ST tenant id -> IANA timezone; others use ST_TIMEZONE.",
+    )
+    messaging_cap_per_day: int = Field(
+        3, ge=0, description="Messages per customer in any 24 hours; 0 disables the cap."
+    )
+    messaging_cap_per_week: int = Field(
+        10, ge=0, description="Messages per customer in any 7 days; 0 disables the cap."
+    )
+    messaging_max_attempts: int = Field(
+        5, ge=1, description="Provider attempts of one message before it is reported failed."
+    )
+    messaging_retry_base_seconds: float = Field(
+        60.0, gt=0, description="First retry delay; doubles with each attempt."
+    )
+    messaging_retry_max_seconds: float = Field(
+        3600.0, gt=0, description="Longest delay between two attempts."
+    )
+    messaging_claim_timeout_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="A row left 'sending' longer than this is reconciled with the provider.",
+    )
+    messaging_batch_size: int = Field(200, ge=1, description="Rows one dispatch pass claims.")
+    messaging_workers: int = Field(
+        4, ge=1, le=32, description="Provider calls one dispatch pass makes in parallel."
+    )
+    messaging_provider_timeout_seconds: float = Field(
+        30.0, gt=0, description="Timeout of one provider request."
+    )
+    webhook_public_url: str = Field(
+        "",
+        description="Public base URL of the webhook receiver (status callbacks are sent there "
+        "and Twilio signatures are computed over it). Empty: no status callbacks are asked for.",
+    )
+    sendgrid_webhook_public_key: SecretStr = Field(
+        SecretStr(""),
+        description="SendGrid Event Webhook verification key (base64 ECDSA public key).",
+    )
+    ghl_webhook_public_key: SecretStr = Field(
+        SecretStr(""),
+        description="GoHighLevel webhook public key (PEM) used to verify `x-wh-signature`.",
+    )
+
+    @field_validator("messaging_quiet_hours_channels", mode="before")
+    @classmethod
+    def _channels(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("messaging_tenant_timezones")
+    @classmethod
+    def _timezones(cls, value: dict[int, str]) -> dict[int, str]:
+        for tenant, name in value.items():
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown timezone {name!r} for tenant {tenant}") from exc
+        return value
+
+    @field_validator("webhook_public_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+
+class WorkflowSettings(BaseModel):
+    """Workflow engine options. Template placeholders (business phone, review link, ...) are
+    configuration because they differ per business and change without a release; the sensor
+    interval and the agent's bounds so an operator can tune them. Field `x_y` is environment
+    variable `X_Y`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    business_name: str = Field("Perfect Catch", description="Business name used in messages.")
+    business_phone: str = Field(
+        "(480) 555-0100", description="Phone number customers are told to call."
+    )
+    review_link: str = Field(
+        "https://g.page/r/perfect-catch/review", description="Where customers leave a review."
+    )
+    estimate_discount_percent: int = Field(
+        10, ge=0, le=100, description="Discount offered by the last estimate follow-up."
+    )
+    estimate_discount_days: int = Field(
+        7, ge=1, description="Days the last follow-up's discount stays valid (its deadline)."
+    )
+    review_received_tag: str = Field(
+        "review received", description="GHL contact tag that marks a review as received."
+    )
+    workflows_dir: Path = Field(
+        WORKFLOWS_DIR, description="Folder of the workflow YAML definitions."
+    )
+    workflow_sensor_interval_seconds: int = Field(
+        10, ge=5, description="Minimum seconds between evaluations of the workflow sensors."
+    )
+    workflow_event_batch: int = Field(
+        500, ge=1, le=10_000, description="Events read per sensor evaluation."
+    )
+    workflow_due_batch: int = Field(
+        200, ge=1, le=10_000, description="Due instances resumed per sensor evaluation."
+    )
+    workflow_max_steps_per_run: int = Field(
+        25, ge=1, description="Steps one run of an instance executes before yielding."
+    )
+    workflow_skip_backfill: bool = Field(
+        True, description="Do not start workflows for events flagged as history (is_backfill)."
+    )
+    webhook_timeout_seconds: float = Field(
+        15.0, gt=0, description="Timeout of a webhook step's POST."
+    )
+    agent_max_turns: int = Field(
+        6, ge=1, le=50, description="Model turns an agent step may take before it is stopped."
+    )
+    agent_max_tokens: int = Field(
+        1024, ge=64, le=32_000, description="max_tokens of each agent model call."
+    )
+    agent_max_total_tokens: int = Field(
+        20_000, ge=256, description="Input plus output tokens an agent step may spend in all."
+    )
+
+
+class IntegrationSettings(BaseModel):
+    """GHL push/pull and CallRail options. The stage mapping is configuration because every GHL
+    account names its pipelines and stages its own way. Field `x_y` is environment variable
+    `X_Y`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ghl_sales_pipeline: str = Field("Sales Pipeline", description="Name of the sales pipeline.")
+    ghl_sales_stages: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_SALES_STAGES),
+        description="JSON object: sales stage key -> stage name in GHL.",
+    )
+    ghl_install_pipeline: str = Field(
+        "Install Pipeline", description="Name of the pipeline sold install jobs move to."
+    )
+    ghl_install_stages: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_INSTALL_STAGES),
+        description="JSON object: install stage key -> stage name in GHL.",
+    )
+    install_business_units: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["%install%", "Pool Construction"],
+        description="Comma-separated ILIKE patterns of ST business unit names whose jobs are "
+        "install work: they raise install_job_created and move to the GHL install pipeline.",
+    )
+    install_job_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["%install%"],
+        description="Comma-separated ILIKE patterns of ST job type names whose jobs are install "
+        "work (same effect as INSTALL_BUSINESS_UNITS).",
+    )
+    ghl_followup_after_days: int = Field(
+        7, ge=1, description="Age of an open estimate that moves it to ESTIMATE_FOLLOWUP."
+    )
+    ghl_st_customer_id_field: str = Field(
+        "contact.st_customer_id",
+        description="Key (or id) of the GHL contact custom field holding the ST customer id.",
+    )
+    ghl_push_lookback_days: int = Field(
+        30, ge=1, description="Reconciliation looks at ST records changed in this many days."
+    )
+    ghl_pull_to_st: bool = Field(
+        False, description="Create ST customers for GHL contacts tagged as customers."
+    )
+    ghl_customer_tag: str = Field("customer", description="GHL tag marking a contact a customer.")
+    # Background runs start in different minutes (ServiceTitan on the 5s, GHL a minute after,
+    # CallRail two, the GHL repair three, the dbt marts four): see README, Cadences.
+    ghl_sync_cron: str = Field("1-59/5 * * * *", description="Cron of the GHL pull.")
+    ghl_reconcile_cron: str = Field("3-59/30 * * * *", description="Cron of the ST->GHL repair.")
+    callrail_trailing_days: int = Field(
+        3, ge=0, description="Days of calls re-read every sync, to catch late changes."
+    )
+    callrail_initial_days: int = Field(
+        365, ge=1, description="Days of calls read by the first sync."
+    )
+    callrail_sync_cron: str = Field("2-59/5 * * * *", description="Cron of the CallRail sync.")
+
+    @field_validator("install_business_units", "install_job_types", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("ghl_sales_stages")
+    @classmethod
+    def _sales(cls, value: dict[str, str]) -> dict[str, str]:
+        return _complete(value, DEFAULT_SALES_STAGES)
+
+    @field_validator("ghl_install_stages")
+    @classmethod
+    def _install(cls, value: dict[str, str]) -> dict[str, str]:
+        return _complete(value, DEFAULT_INSTALL_STAGES)
+
+
+def _complete(value: dict[str, str], defaults: dict[str, str]) -> dict[str, str]:
+    unknown = sorted(set(value) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown stage keys {unknown}; known: {', '.join(defaults)}")
+    return {**defaults, **value}
 
 
 class Settings(BaseSettings):
@@ -132,6 +411,32 @@ class Settings(BaseSettings):
         "INFO", description="Log level of the CLI and services."
     )
 
+    # --- sections (their variables are flat: see `_FlatSections`) --------------------------------
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
+    workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    integrations: IntegrationSettings = Field(default_factory=IntegrationSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual order (arguments, environment, `.env`), each read for the sections too."""
+        environment = cast(EnvSettingsSource, env_settings).env_vars
+        env_file = cast(EnvSettingsSource, dotenv_settings).env_vars
+        return (
+            init_settings,
+            env_settings,
+            _FlatSections(settings_cls, environment),
+            dotenv_settings,
+            _FlatSections(settings_cls, env_file),
+            file_secret_settings,
+        )
+
     @field_validator("st_tenant_ids", mode="before")
     @classmethod
     def _tenant_ids(cls, value: object) -> object:
@@ -179,25 +484,104 @@ class Settings(BaseSettings):
         return (self.dagster_home or self.home / "dagster").expanduser().resolve()
 
 
+#: The sections of `Settings`, by field name.
+SECTIONS: dict[str, type[BaseModel]] = {
+    "messaging": MessagingSettings,
+    "workflows": WorkflowSettings,
+    "integrations": IntegrationSettings,
+}
+
+
+def _decode(field: FieldInfo, raw: str) -> object:
+    """A section variable's value as the field takes it: JSON for objects and lists unless the
+    field parses its own text (`NoDecode`, e.g. comma-separated lists)."""
+    if get_origin(field.annotation) not in (dict, list) or NoDecode in field.metadata:
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw  # validation then fails with a message naming the variable
+
+
+class _FlatSections(PydanticBaseSettingsSource):
+    """Reads each section's fields from variables named like the fields themselves.
+
+    pydantic-settings would look for `MESSAGING__MESSAGING_CAP_PER_DAY`; the platform's
+    variables predate the sections and stay flat, so this source maps them into the sections.
+    `variables` are those the environment (or `.env`) source read, case-folded and with empty
+    values left out, so both follow the same rules as the top-level fields.
+    """
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], variables: Mapping[str, str | None]
+    ) -> None:
+        super().__init__(settings_cls)
+        self.variables = variables
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # the sections are read whole, in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for section, model in SECTIONS.items():
+            values = {
+                name: _decode(field, raw)
+                for name, field in model.model_fields.items()
+                if (raw := self.variables.get(name)) is not None
+            }
+            if values:
+                found[section] = values
+        return found
+
+
+def _variable(location: tuple[int | str, ...]) -> str:
+    """The environment variable an error location stands for (a section's field is flat)."""
+    names = [part for part in location if isinstance(part, str)]
+    if len(names) > 1 and names[0] in SECTIONS:
+        names = names[1:]
+    return names[0].upper() if names else "settings"
+
+
 def _describe(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        name = "_".join(str(part) for part in item["loc"] if isinstance(part, str)).upper()
-        # The offending value is left out on purpose: it may be a secret.
-        lines.append(f"{name or 'settings'}: {item['msg']}")
+    # The offending value is left out on purpose: it may be a secret.
+    lines = [f"{_variable(item['loc'])}: {item['msg']}" for item in error.errors()]
     return "invalid configuration: " + "; ".join(lines)
 
 
+def _nest(overrides: Mapping[str, object]) -> dict[str, object]:
+    """Overrides by variable name (`messaging_cap_per_day=1`) placed in their sections."""
+    nested: dict[str, object] = {}
+    flat: dict[str, dict[str, object]] = {}
+    for name, value in overrides.items():
+        section = next((s for s, model in SECTIONS.items() if name in model.model_fields), None)
+        if section is None:
+            nested[name] = value
+        else:
+            flat.setdefault(section, {})[name] = value
+    for section, values in flat.items():
+        given = nested.get(section) or {}
+        if isinstance(given, BaseModel):
+            given = dict(given)
+        nested[section] = {**cast(Mapping[str, object], given), **values}
+    return nested
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read settings, turning a validation failure into a `SettingsError` naming the variable."""
+    """Read settings, turning a validation failure into a `SettingsError` naming the variable.
+
+    `overrides` win over the environment and `.env`; they are named like the variables, also
+    for a section's settings (`load_settings(messaging_cap_per_day=1)`), or give a section whole
+    (`messaging={...}`).
+    """
     env_file = os.environ.get("PERFECT_CATCH_ENV_FILE", ".env")
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[arg-type,call-arg]
+        return Settings(_env_file=env_file, **_nest(overrides))  # type: ignore[arg-type,call-arg]
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
 
 
 @functools.cache
 def get_settings() -> Settings:
-    """The process-wide settings (cached; tests call `get_settings.cache_clear()`)."""
+    """The settings of this process, read on first use: for entry points, which build them once
+    and pass them down. Code that needs other settings builds them with `load_settings`."""
     return load_settings()

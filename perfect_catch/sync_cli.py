@@ -32,7 +32,7 @@ def run_servicetitan_sync(
     console = Console(stderr=True)
     results: list[SyncResult] = []
     failures: list[str] = []
-    engine = get_engine()
+    engine = get_engine(settings)
     columns = (
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),

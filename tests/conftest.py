@@ -31,17 +31,15 @@ os.environ["CALLRAIL_INITIAL_DAYS"] = "3650"
 import sqlalchemy as sa  # noqa: E402
 
 from perfect_catch.connectors.http import Clock  # noqa: E402
-from perfect_catch.settings import get_settings  # noqa: E402
 from perfect_catch.warehouse import migrate  # noqa: E402
 from perfect_catch.warehouse.embedded import EmbeddedServer, ensure_server, stop_server  # noqa: E402
-from perfect_catch.warehouse.engine import create_engine, get_engine  # noqa: E402
+from perfect_catch.warehouse.engine import create_engine, dispose_engines  # noqa: E402
 
 TEMPLATE = "pc_template"
 
 
 def _reset_caches() -> None:
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+    dispose_engines()
 
 
 def _admin_engine(server: EmbeddedServer) -> sa.Engine:

@@ -30,7 +30,6 @@ from psycopg.rows import dict_row
 
 from perfect_catch.connectors.gohighlevel import GhlDailyLimitError, GoHighLevelClient
 from perfect_catch.connectors.http import ApiError
-from perfect_catch.integrations.config import IntegrationSettings, get_integration_settings
 from perfect_catch.integrations.db import connection
 from perfect_catch.integrations.ghl_stages import (
     INSTALL_STAGE_OF_JOB,
@@ -40,6 +39,7 @@ from perfect_catch.integrations.ghl_stages import (
     status_of,
 )
 from perfect_catch.integrations.phones import to_e164
+from perfect_catch.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class GhlPusher:
         engine: sa.Engine,
         client: GoHighLevelClient,
         tenant_id: int,
-        config: IntegrationSettings | None = None,
+        settings: Settings,
         *,
         now: Callable[[], datetime] | None = None,
         run_id: str | None = None,
@@ -97,7 +97,7 @@ class GhlPusher:
         self.engine = engine
         self.client = client
         self.tenant_id = int(tenant_id)
-        self.config = config or get_integration_settings()
+        self.config = settings.integrations
         self.location_id = client.location_id
         self.run_id = run_id
         self._now = now or (lambda: datetime.now(UTC))
@@ -558,38 +558,58 @@ class GhlPusher:
 
 
 def push_customer(
-    engine: sa.Engine, client: GoHighLevelClient, tenant_id: int, customer_id: int, **kw: Any
+    engine: sa.Engine,
+    client: GoHighLevelClient,
+    tenant_id: int,
+    customer_id: int,
+    settings: Settings,
+    **kw: Any,
 ) -> PushOutcome:
     """Event driver: a new ST customer -> GHL contact + lead opportunity in CONTACTED."""
-    return GhlPusher(engine, client, tenant_id, **kw).push_customer(customer_id)
+    return GhlPusher(engine, client, tenant_id, settings, **kw).push_customer(customer_id)
 
 
 def push_appointment(
-    engine: sa.Engine, client: GoHighLevelClient, tenant_id: int, appointment_id: int, **kw: Any
+    engine: sa.Engine,
+    client: GoHighLevelClient,
+    tenant_id: int,
+    appointment_id: int,
+    settings: Settings,
+    **kw: Any,
 ) -> PushOutcome:
     """Event driver: a booked appointment -> APPOINTMENT_SCHEDULED."""
-    return GhlPusher(engine, client, tenant_id, **kw).push_appointment(appointment_id)
+    return GhlPusher(engine, client, tenant_id, settings, **kw).push_appointment(appointment_id)
 
 
 def push_estimate(
-    engine: sa.Engine, client: GoHighLevelClient, tenant_id: int, estimate_id: int, **kw: Any
+    engine: sa.Engine,
+    client: GoHighLevelClient,
+    tenant_id: int,
+    estimate_id: int,
+    settings: Settings,
+    **kw: Any,
 ) -> PushOutcome:
     """Event driver: an estimate created, aged, sold or dismissed -> its opportunity's stage."""
-    return GhlPusher(engine, client, tenant_id, **kw).push_estimate(estimate_id)
+    return GhlPusher(engine, client, tenant_id, settings, **kw).push_estimate(estimate_id)
 
 
 def push_job(
-    engine: sa.Engine, client: GoHighLevelClient, tenant_id: int, job_id: int, **kw: Any
+    engine: sa.Engine,
+    client: GoHighLevelClient,
+    tenant_id: int,
+    job_id: int,
+    settings: Settings,
+    **kw: Any,
 ) -> PushOutcome:
     """Event driver: an install job's status -> install pipeline stage."""
-    return GhlPusher(engine, client, tenant_id, **kw).push_job(job_id)
+    return GhlPusher(engine, client, tenant_id, settings, **kw).push_job(job_id)
 
 
 def reconcile_ghl(
     engine: sa.Engine,
     client: GoHighLevelClient,
     tenant_id: int,
-    config: IntegrationSettings | None = None,
+    settings: Settings,
     *,
     since: datetime | None = None,
     now: Callable[[], datetime] | None = None,
@@ -602,7 +622,7 @@ def reconcile_ghl(
     A spent GHL daily limit stops the run (`GhlDailyLimitError`); everything pushed so far is
     recorded, and the next run repeats the rest idempotently.
     """
-    pusher = GhlPusher(engine, client, tenant_id, config, now=now, run_id=run_id)
+    pusher = GhlPusher(engine, client, tenant_id, settings, now=now, run_id=run_id)
     config = pusher.config
     since = since or pusher._now() - timedelta(days=config.ghl_push_lookback_days)
     pusher.prefetch_opportunities()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perfect_catch.integrations.config import (
+from perfect_catch.settings import (
     INSTALL_STAGE_KEYS,
     SALES_STAGE_KEYS,
     IntegrationSettings,

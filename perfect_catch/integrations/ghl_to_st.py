@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from psycopg.rows import dict_row
 
 from perfect_catch.connectors.http import ApiError
-from perfect_catch.integrations.config import IntegrationSettings, get_integration_settings
 from perfect_catch.integrations.db import connection
+from perfect_catch.settings import Settings
 
 
 class CustomerWriter(Protocol):
@@ -99,10 +99,10 @@ def pull_ghl_customers_to_st(
     st_client: CustomerWriter,
     location_id: str,
     tenant_id: int,
-    config: IntegrationSettings | None = None,
+    settings: Settings,
 ) -> GhlToStResult:
     """Create ST customers (with a location) for candidate GHL contacts, at most once each."""
-    config = config or get_integration_settings()
+    config = settings.integrations
     if not config.ghl_pull_to_st:
         return GhlToStResult(enabled=False)
     result = GhlToStResult()

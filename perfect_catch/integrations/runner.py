@@ -14,7 +14,6 @@ from perfect_catch.connectors.callrail import CallRailClient
 from perfect_catch.connectors.gohighlevel import GoHighLevelClient
 from perfect_catch.connectors.servicetitan import ServiceTitanClient
 from perfect_catch.integrations.callrail_sync import sync_callrail_calls
-from perfect_catch.integrations.config import IntegrationSettings, get_integration_settings
 from perfect_catch.integrations.ghl_push import ReconcileResult, reconcile_ghl
 from perfect_catch.integrations.ghl_sync import (
     PullResult,
@@ -23,7 +22,7 @@ from perfect_catch.integrations.ghl_sync import (
     sync_ghl_pipelines,
 )
 from perfect_catch.integrations.ghl_to_st import GhlToStResult, pull_ghl_customers_to_st
-from perfect_catch.settings import Settings, SettingsError, get_settings
+from perfect_catch.settings import Settings, SettingsError
 from perfect_catch.warehouse.engine import get_engine
 
 
@@ -38,12 +37,11 @@ def _require(settings: Settings, *names: str) -> None:
 
 
 def run_ghl_sync(
-    settings: Settings | None = None, *, full: bool = False, engine: sa.Engine | None = None
+    settings: Settings, *, full: bool = False, engine: sa.Engine | None = None
 ) -> list[PullResult]:
     """Pull GHL pipelines, contacts and opportunities into the warehouse."""
-    settings = settings or get_settings()
     _require(settings, "ghl_token", "ghl_location_id")
-    engine = engine or get_engine()
+    engine = engine or get_engine(settings)
     with GoHighLevelClient.from_settings(settings) as client:
         return [
             sync_ghl_pipelines(engine, client),
@@ -53,36 +51,28 @@ def run_ghl_sync(
 
 
 def run_ghl_reconcile(
-    settings: Settings | None = None,
-    config: IntegrationSettings | None = None,
+    settings: Settings,
     *,
     since: datetime | None = None,
     engine: sa.Engine | None = None,
 ) -> dict[int, ReconcileResult]:
     """Push ST -> GHL for every configured tenant, repairing drift; results per tenant."""
-    settings = settings or get_settings()
     _require(settings, "ghl_token", "ghl_location_id", "st_tenant_ids")
-    config = config or get_integration_settings()
-    engine = engine or get_engine()
+    engine = engine or get_engine(settings)
     results: dict[int, ReconcileResult] = {}
     with GoHighLevelClient.from_settings(settings) as client:
         for tenant_id in settings.st_tenant_ids:
-            results[tenant_id] = reconcile_ghl(engine, client, tenant_id, config, since=since)
+            results[tenant_id] = reconcile_ghl(engine, client, tenant_id, settings, since=since)
     return results
 
 
 def run_callrail_sync(
-    settings: Settings | None = None,
-    config: IntegrationSettings | None = None,
-    *,
-    full: bool = False,
-    engine: sa.Engine | None = None,
+    settings: Settings, *, full: bool = False, engine: sa.Engine | None = None
 ) -> PullResult:
     """Sync CallRail calls (trailing window) and link them to ST customers."""
-    settings = settings or get_settings()
     _require(settings, "callrail_api_key", "callrail_account_id")
-    config = config or get_integration_settings()
-    engine = engine or get_engine()
+    config = settings.integrations
+    engine = engine or get_engine(settings)
     with CallRailClient.from_settings(settings) as client:
         return sync_callrail_calls(
             engine,
@@ -95,22 +85,17 @@ def run_callrail_sync(
 
 
 def run_ghl_to_st(
-    settings: Settings | None = None,
-    config: IntegrationSettings | None = None,
-    *,
-    engine: sa.Engine | None = None,
+    settings: Settings, *, engine: sa.Engine | None = None
 ) -> dict[int, GhlToStResult]:
     """Create ST customers for GHL contacts tagged as customers (only with GHL_PULL_TO_ST)."""
-    settings = settings or get_settings()
-    config = config or get_integration_settings()
-    if not config.ghl_pull_to_st:
+    if not settings.integrations.ghl_pull_to_st:
         return {}
     _require(settings, "ghl_location_id", "st_tenant_ids")
-    engine = engine or get_engine()
+    engine = engine or get_engine(settings)
     results: dict[int, GhlToStResult] = {}
     for tenant_id in settings.st_tenant_ids:
         with ServiceTitanClient.from_settings(settings, tenant_id) as st_client:
             results[tenant_id] = pull_ghl_customers_to_st(
-                engine, st_client, settings.ghl_location_id, tenant_id, config
+                engine, st_client, settings.ghl_location_id, tenant_id, settings
             )
     return results

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from perfect_catch.messaging.config import MessagingSettings
+from perfect_catch.settings import MessagingSettings
 
 COUNTED = ("sending", "sent", "delivered", "undelivered", "unknown")
 

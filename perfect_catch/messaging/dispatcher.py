@@ -51,7 +51,6 @@ import orjson
 import sqlalchemy as sa
 
 from perfect_catch.messaging import caps, consent, quiet_hours
-from perfect_catch.messaging.config import MessagingSettings, get_messaging_settings
 from perfect_catch.messaging.delivery import apply_recorded_events
 from perfect_catch.messaging.providers import (
     Message,
@@ -60,7 +59,7 @@ from perfect_catch.messaging.providers import (
     SendOutcome,
     configured_channels,
 )
-from perfect_catch.settings import Settings, get_settings
+from perfect_catch.settings import MessagingSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +132,10 @@ _KEYS = (
 
 def dispatch_due(
     engine: sa.Engine,
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     now: datetime | None = None,
     limit: int | None = None,
-    messaging: MessagingSettings | None = None,
     providers: Providers | None = None,
     workers: int | None = None,
     only_keys: list[str] | None = None,
@@ -149,10 +147,9 @@ def dispatch_due(
     `channels` to those channels (one Dagster op per provider, each in its API pool);
     `workers` (default `MESSAGING_WORKERS`) is how many claimed rows are sent in parallel.
     """
-    settings = settings or get_settings()
-    messaging = messaging or get_messaging_settings()
+    messaging = settings.messaging
     now = now or datetime.now(UTC)
-    providers = providers or Providers(settings, messaging)
+    providers = providers or Providers(settings)
     result = DispatchResult()
     reconcile_stale(
         engine,
@@ -190,16 +187,14 @@ def dispatch_due(
 def dispatch_instance(
     engine: sa.Engine,
     instance_id: int,
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     now: datetime | None = None,
-    messaging: MessagingSettings | None = None,
 ) -> DispatchResult:
     """Send the due messages one workflow instance has queued, right after its steps ran,
     instead of waiting for the next outbox pass: the same claims, consent, quiet-hours and cap
     checks as `dispatch_due`, restricted to that instance's keys. A message deferred or refused
     here, or on a channel without credentials, stays in the outbox for the regular passes."""
-    settings = settings or get_settings()
     now = now or datetime.now(UTC)
     channels = configured_channels(settings)
     if not channels:
@@ -216,9 +211,7 @@ def dispatch_instance(
         )
     if not keys:
         return DispatchResult()
-    return dispatch_due(
-        engine, settings, now=now, messaging=messaging, only_keys=keys, channels=channels
-    )
+    return dispatch_due(engine, settings, now=now, only_keys=keys, channels=channels)
 
 
 class _KnownIds:

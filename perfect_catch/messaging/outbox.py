@@ -29,8 +29,8 @@ import orjson
 import sqlalchemy as sa
 
 from perfect_catch.messaging.phones import InvalidPhoneError, sms_number
+from perfect_catch.settings import Channel
 
-Channel = Literal["sms", "email"]
 Status = Literal[
     "pending", "sending", "sent", "delivered", "undelivered", "failed", "suppressed", "unknown"
 ]

@@ -23,7 +23,6 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
-from perfect_catch.messaging.config import MessagingSettings
 from perfect_catch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,8 @@ class TwilioProvider:
 
     name = "twilio"
 
-    def __init__(self, settings: Settings, messaging: MessagingSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
+        messaging = settings.messaging
         token = settings.twilio_auth_token.get_secret_value()
         if not (settings.twilio_account_sid and token and settings.twilio_from_number):
             raise ValueError(
@@ -176,14 +176,14 @@ class SendGridProvider:
 
     name = "sendgrid"
 
-    def __init__(self, settings: Settings, messaging: MessagingSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         key = settings.sendgrid_api_key.get_secret_value()
         if not (key and settings.sendgrid_from_email):
             raise ValueError(
                 "SendGrid is not configured: set SENDGRID_API_KEY and SENDGRID_FROM_EMAIL"
             )
         self.client = SendGridAPIClient(api_key=key, host=settings.sendgrid_api_url)
-        self.client.client.timeout = messaging.messaging_provider_timeout_seconds
+        self.client.client.timeout = settings.messaging.messaging_provider_timeout_seconds
         self.from_email = settings.sendgrid_from_email
 
     def send(self, message: Message) -> SendOutcome:
@@ -266,11 +266,10 @@ class Providers:
     """The provider of each channel, built on first use (a channel may be unconfigured)."""
 
     settings: Settings
-    messaging: MessagingSettings
     overrides: dict[str, Provider] = field(default_factory=dict)
 
     def for_channel(self, channel: str) -> Provider:
         if channel not in self.overrides:
             builder = TwilioProvider if channel == "sms" else SendGridProvider
-            self.overrides[channel] = builder(self.settings, self.messaging)
+            self.overrides[channel] = builder(self.settings)
         return self.overrides[channel]

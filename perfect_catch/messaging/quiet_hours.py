@@ -12,8 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from perfect_catch.messaging.config import MessagingSettings
-from perfect_catch.settings import Settings
+from perfect_catch.settings import MessagingSettings, Settings
 
 
 def customer_timezone(

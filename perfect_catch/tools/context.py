@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from perfect_catch.connectors.servicetitan import ServiceTitanClient
-from perfect_catch.settings import Settings, get_settings
+from perfect_catch.settings import Settings
 from perfect_catch.tools.errors import ToolInputError, ToolUnavailable
 
 if TYPE_CHECKING:
@@ -49,15 +49,12 @@ class ToolContext:
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings | None = None, engine: sa.Engine | None = None
-    ) -> ToolContext:
+    def from_settings(cls, settings: Settings, engine: sa.Engine | None = None) -> ToolContext:
         """A context on the configured warehouse and ServiceTitan account."""
         from perfect_catch.warehouse.engine import get_engine
 
-        settings = settings or get_settings()
         return cls(
-            engine=engine or get_engine(),
+            engine=engine or get_engine(settings),
             settings=settings,
             st_client_factory=_default_factory(settings),
         )

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from perfect_catch.settings import Settings
+
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 """The dbt project shipped with the platform (`dbt_project/` at the repository root)."""
 
@@ -44,23 +46,21 @@ def env_for_url(url: str) -> dict[str, str]:
     }
 
 
-def dbt_env(url: str | None = None) -> dict[str, str]:
+def dbt_env(settings: Settings, url: str | None = None) -> dict[str, str]:
     """`PC_DBT_*` for `url`, or for the configured warehouse (starting the embedded server),
-    with the platform's `RUN_DEFAULTS`."""
+    with the platform's `RUN_DEFAULTS` and the install patterns of `settings`."""
     if url is None:
         from perfect_catch.warehouse.engine import base_url
 
-        url = base_url()
-    return {**RUN_DEFAULTS, **env_for_url(url), **install_env()}
+        url = base_url(settings)
+    return {**RUN_DEFAULTS, **env_for_url(url), **install_env(settings)}
 
 
-def install_env() -> dict[str, str]:
+def install_env(settings: Settings) -> dict[str, str]:
     """What counts as install work, for the `install_job_created` event: the same patterns the
     GoHighLevel install pipeline uses (INSTALL_BUSINESS_UNITS, INSTALL_JOB_TYPES), so an install
     job means one thing everywhere."""
-    from perfect_catch.integrations.config import get_integration_settings
-
-    config = get_integration_settings()
+    config = settings.integrations
     return {
         "PC_INSTALL_BUSINESS_UNITS": ",".join(config.install_business_units),
         "PC_INSTALL_JOB_TYPES": ",".join(config.install_job_types),

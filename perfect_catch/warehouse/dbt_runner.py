@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfect_catch.warehouse.dbt_env import PROJECT_DIR, applied, dbt_env
+from perfect_catch.settings import Settings
+from perfect_catch.warehouse.dbt_env import PROJECT_DIR, RUN_DEFAULTS, applied, dbt_env, env_for_url
 
 MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 RUN_TARGET = PROJECT_DIR / "target" / "runner"
@@ -193,6 +194,7 @@ def dagster_target(env: Mapping[str, str], run_id: str) -> Iterator[Path]:
 
 def invoke(
     args: Sequence[str],
+    settings: Settings,
     *,
     url: str | None = None,
     target_path: Path | None = None,
@@ -200,7 +202,19 @@ def invoke(
     in_process: bool = False,
 ) -> DbtResult:
     """Run `dbt <args>` on the project against `url` (default: the configured warehouse)."""
-    connection = dbt_env(url)
+    return _invoke(
+        args, dbt_env(settings, url), target_path=target_path, env=env, in_process=in_process
+    )
+
+
+def _invoke(
+    args: Sequence[str],
+    connection: Mapping[str, str],
+    *,
+    target_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    in_process: bool = False,
+) -> DbtResult:
     target = Path(target_path) if target_path else run_target(connection)
     run_results = target / "run_results.json"
     run_results.unlink(missing_ok=True)
@@ -245,6 +259,7 @@ def _selection_args(
 
 
 def build(
+    settings: Settings,
     select: str | Sequence[str] | None = None,
     full_refresh: bool = False,
     vars: Mapping[str, Any] | None = None,
@@ -264,14 +279,17 @@ def build(
         args.append("--full-refresh")
     if vars:
         args += ["--vars", json.dumps(dict(vars))]
-    return invoke(args, url=url, target_path=target_path, in_process=in_process)
+    return invoke(args, settings, url=url, target_path=target_path, in_process=in_process)
 
 
 def parse(target_path: Path | None = None) -> DbtResult:
     """`dbt parse`: writes `target/manifest.json` without touching the database."""
     args = ["parse", "--quiet"]
     target = target_path or MANIFEST.parent
-    return invoke(args, url="postgresql://postgres@localhost/postgres", target_path=target)
+    # Parsing reads no data: any connection will do, and the project's own defaults stand in for
+    # the settings' variables.
+    connection = {**RUN_DEFAULTS, **env_for_url("postgresql://postgres@localhost/postgres")}
+    return _invoke(args, connection, target_path=target)
 
 
 _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "seeds", "snapshots")

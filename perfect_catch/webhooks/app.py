@@ -28,9 +28,8 @@ from starlette.routing import Route
 
 from perfect_catch.integrations.ghl_webhooks import WebhookError, apply_ghl_webhook
 from perfect_catch.messaging import delivery
-from perfect_catch.messaging.config import MessagingSettings, get_messaging_settings
 from perfect_catch.messaging.consent import keyword_action
-from perfect_catch.settings import Settings, get_settings
+from perfect_catch.settings import MessagingSettings, Settings
 from perfect_catch.webhooks import verify
 
 log = logging.getLogger(__name__)
@@ -51,21 +50,13 @@ def _forbidden(what: str) -> Response:
     return JSONResponse({"error": f"invalid {what} signature"}, 403)
 
 
-def build_app(
-    engine: sa.Engine | None = None,
-    settings: Settings | None = None,
-    messaging: MessagingSettings | None = None,
-) -> Starlette:
-    """The receiver app; dependencies default to the process-wide engine and settings."""
+def build_app(settings: Settings, engine: sa.Engine | None = None) -> Starlette:
+    """The receiver app; the engine defaults to the configured warehouse's."""
 
     def deps() -> tuple[sa.Engine, Settings, MessagingSettings]:
         from perfect_catch.warehouse.engine import get_engine
 
-        return (
-            engine or get_engine(),
-            settings or get_settings(),
-            messaging or get_messaging_settings(),
-        )
+        return engine or get_engine(settings), settings, settings.messaging
 
     def write(fn: Callable[[sa.Connection], Any]) -> Any:
         with deps()[0].begin() as conn:
@@ -164,8 +155,8 @@ def build_app(
     )
 
 
-def serve(port: int, host: str = "0.0.0.0") -> None:
+def serve(settings: Settings, port: int, host: str = "0.0.0.0") -> None:
     """Serve the receiver on `host:port` until interrupted (`perfect-catch serve-webhooks`)."""
     import uvicorn
 
-    uvicorn.run(build_app(), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(build_app(settings), host=host, port=port, log_level="info", access_log=False)

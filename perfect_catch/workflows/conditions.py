@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from perfect_catch.messaging.consent import suppression_reason
 from perfect_catch.messaging.phones import InvalidPhoneError, sms_number
-from perfect_catch.workflows.config import WorkflowSettings
+from perfect_catch.settings import WorkflowSettings
 
 Op = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains", "exists", "not_exists"]
 

@@ -30,7 +30,6 @@ import sqlalchemy as sa
 
 from perfect_catch.settings import Settings
 from perfect_catch.workflows import conditions, events
-from perfect_catch.workflows.config import WorkflowSettings, get_workflow_settings
 from perfect_catch.workflows.definitions import (
     StoredWorkflow,
     WorkflowDefinition,
@@ -112,14 +111,14 @@ def _event_instance(event: events.Event) -> Instance:
 
 def match_events(
     engine: sa.Engine,
+    settings: Settings,
     *,
     after_seq: int,
     limit: int | None = None,
     now: datetime | None = None,
-    config: WorkflowSettings | None = None,
 ) -> MatchResult:
     """Record instances for the events after `after_seq` that start an enabled workflow."""
-    config = config or get_workflow_settings()
+    config = settings.workflows
     now = now or datetime.now(UTC)
     with engine.begin() as conn:
         batch = events.read_events(conn, after_seq, limit or config.workflow_event_batch)
@@ -372,11 +371,10 @@ def run_instance(
     instance_id: int,
     now: datetime | None = None,
     *,
-    services: Services | None = None,
+    services: Services,
 ) -> InstanceResult:
-    """Run the due steps of one instance and say where it stands afterwards."""
-    own_services = services is None
-    services = services or Services.from_settings(engine)
+    """Run the due steps of one instance and say where it stands afterwards (the caller owns
+    `services` and closes them)."""
     lock = _Lock(engine, instance_id)
     try:
         if not lock.held:
@@ -384,8 +382,6 @@ def run_instance(
         return _run(engine, instance_id, now, services)
     finally:
         lock.release()
-        if own_services:
-            services.close()
 
 
 def _run(
@@ -630,20 +626,19 @@ def save_cursor(engine: sa.Engine, cursor: int) -> None:
         )
 
 
-def sync_from_files(engine: sa.Engine, config: WorkflowSettings | None = None) -> dict[str, int]:
-    """Validate the YAML workflows and mirror them into the table."""
-    config = config or get_workflow_settings()
-    return sync_definitions(engine, load_definitions(config.workflows_dir))
+def sync_from_files(engine: sa.Engine, settings: Settings) -> dict[str, int]:
+    """Validate the YAML workflows (WORKFLOWS_DIR) and mirror them into the table."""
+    return sync_definitions(engine, load_definitions(settings.workflows.workflows_dir))
 
 
 def _match_after_cursor(
-    engine: sa.Engine, now: datetime | None, config: WorkflowSettings, summary: ProcessSummary
+    engine: sa.Engine, now: datetime | None, settings: Settings, summary: ProcessSummary
 ) -> list[int]:
     """Match every event after the engine's stored cursor (moving it); the instances to run."""
     cursor = read_cursor(engine)
     instances: list[int] = []
     while True:
-        matched = match_events(engine, after_seq=cursor, now=now, config=config)
+        matched = match_events(engine, settings, after_seq=cursor, now=now)
         summary.events += matched.events
         summary.instances_created += matched.created
         instances += [i for i in matched.instances if i not in instances]
@@ -675,15 +670,14 @@ def process_events_once(
     now: datetime | None = None,
     *,
     services: Services | None = None,
-    config: WorkflowSettings | None = None,
 ) -> ProcessSummary:
     """Mirror the definitions, match every new event, then run every due instance once."""
-    config = config or (services.config if services else get_workflow_settings())
+    config = settings.workflows
     own_services = services is None
-    services = services or Services.from_settings(engine, settings, config)
-    summary = ProcessSummary(definitions=sync_from_files(engine, config))
+    services = services or Services(engine, settings)
+    summary = ProcessSummary(definitions=sync_from_files(engine, settings))
     try:
-        _match_after_cursor(engine, now, config, summary)
+        _match_after_cursor(engine, now, settings, summary)
         seen: set[int] = set()
         while True:
             due = [
@@ -706,8 +700,6 @@ def start_new_instances(
     engine: sa.Engine,
     settings: Settings,
     now: datetime | None = None,
-    *,
-    config: WorkflowSettings | None = None,
 ) -> tuple[ProcessSummary, list[int]]:
     """Match the events after the stored cursor and run the instances they start, at once.
 
@@ -716,11 +708,10 @@ def start_new_instances(
     same events later and finds their instances already under way. Waits that fall due later
     stay with the due sensor. Returns the summary and the ids of the instances run.
     """
-    config = config or get_workflow_settings()
-    services = Services.from_settings(engine, settings, config)
-    summary = ProcessSummary(definitions=sync_from_files(engine, config))
+    services = Services(engine, settings)
+    summary = ProcessSummary(definitions=sync_from_files(engine, settings))
     try:
-        instances = _match_after_cursor(engine, now, config, summary)
+        instances = _match_after_cursor(engine, now, settings, summary)
         for instance_id in instances:
             _run_counted(engine, instance_id, now, services, summary)
     finally:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from perfect_catch.workflows.config import WorkflowSettings
+from perfect_catch.settings import WorkflowSettings
 
 EVENT_TYPES: tuple[str, ...] = (
     "estimate_created",

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import sqlalchemy as sa
 
-from perfect_catch.settings import Settings, get_settings
+from perfect_catch.settings import Settings, WorkflowSettings
 from perfect_catch.tools.context import ToolContext
 from perfect_catch.workflows import placeholders, templates
 from perfect_catch.workflows.conditions import CheckScope
-from perfect_catch.workflows.config import WorkflowSettings, get_workflow_settings
 from perfect_catch.workflows.definitions import WorkflowDefinition
 
 if TYPE_CHECKING:
@@ -95,21 +94,16 @@ class Services:
 
     engine: sa.Engine
     settings: Settings
-    config: WorkflowSettings
     tool_context_factory: Callable[[], ToolContext] | None = None
     ghl_factory: Callable[[], GoHighLevelClient] | None = None
     http_factory: Callable[[], httpx.Client] | None = None
     anthropic_factory: Callable[[], anthropic.Anthropic | None] | None = None
     _built: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @classmethod
-    def from_settings(
-        cls,
-        engine: sa.Engine,
-        settings: Settings | None = None,
-        config: WorkflowSettings | None = None,
-    ) -> Services:
-        return cls(engine, settings or get_settings(), config or get_workflow_settings())
+    @property
+    def config(self) -> WorkflowSettings:
+        """The workflow engine's section of the settings."""
+        return self.settings.workflows
 
     def tool_context(self) -> ToolContext:
         if "tools" not in self._built:

@@ -141,7 +141,7 @@ def count_events(engine: sa.Engine) -> int:
 def build(label: str, url: str, engine: sa.Engine, full_refresh: bool) -> None:
     before = count_events(engine)
     args = ["run", "--select", EVENTS, *(["--full-refresh"] if full_refresh else [])]
-    result = dbt_runner.invoke(args, url=url).check()
+    result = dbt_runner.invoke(args, load_settings(database_url=url), url=url).check()
     models = sum(n.seconds for n in result.nodes if n.unique_id.startswith("model."))
     events = result.node("workflow_events").seconds
     emitted = count_events(engine) - before if not full_refresh else count_events(engine)
@@ -216,7 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"initial sync ({label}): {', '.join(spec.name for spec in entities)}", flush=True)
         records, seconds = sync(engine, sim_env, url, entities)
         print(f"initial sync: {records:,} records written in {seconds:.0f} s", flush=True)
-        dbt_runner.invoke(["run", "--select", f"+{EVENTS}", "--exclude", EVENTS], url=url).check()
+        dbt_runner.invoke(
+            ["run", "--select", f"+{EVENTS}", "--exclude", EVENTS],
+            load_settings(database_url=url),
+            url=url,
+        ).check()
 
         if not args.skip_full_rebuild or count_events(engine) == 0:
             build("full rebuild (--full-refresh)", url, engine, full_refresh=True)

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from perfect_catch.messaging.config import load_messaging_settings
 from perfect_catch.messaging.dispatcher import dispatch_due
 from perfect_catch.messaging.outbox import enqueue
 from perfect_catch.messaging.providers import Providers
@@ -71,8 +70,6 @@ def run(engine: sa.Engine, sim: SimulatorServer, args: argparse.Namespace, worke
         sendgrid_api_url=env["SENDGRID_API_URL"],
         sendgrid_api_key=env["SENDGRID_API_KEY"],
         sendgrid_from_email=env["SENDGRID_FROM_EMAIL"],
-    )
-    messaging = load_messaging_settings(
         messaging_quiet_hours_start="00:00",
         messaging_quiet_hours_end="00:00",
         messaging_cap_per_day=0,
@@ -99,7 +96,7 @@ def run(engine: sa.Engine, sim: SimulatorServer, args: argparse.Namespace, worke
     enqueued = time.perf_counter() - started
     twilio, sendgrid = sim.system("twilio"), sim.system("sendgrid")
     before = (len(twilio.messages), len(sendgrid.mails))
-    providers = Providers(settings, messaging)
+    providers = Providers(settings)
     sent = passes = 0
     started = time.perf_counter()
     while True:
@@ -107,7 +104,6 @@ def run(engine: sa.Engine, sim: SimulatorServer, args: argparse.Namespace, worke
             engine,
             settings,
             now=datetime.now(UTC),
-            messaging=messaging,
             providers=providers,
             workers=workers,
         )

@@ -218,7 +218,7 @@ def main() -> int:
         os.environ.update(env)
         from perfect_catch.connectors.servicetitan import ServiceTitanClient
         from perfect_catch.instance import ensure_instance
-        from perfect_catch.settings import get_settings
+        from perfect_catch.settings import load_settings
         from perfect_catch.warehouse.engine import get_engine
 
         started = time.monotonic()
@@ -238,7 +238,7 @@ def main() -> int:
             stderr=(work / "run-once.log").open("w"),
         )
         print(f"first load (run-once): {time.monotonic() - started:.0f} s", flush=True)
-        settings = get_settings()
+        settings = load_settings()
         env["DAGSTER_HOME"] = str(ensure_instance(settings))
         daemon_log = (work / "daemon.log").open("w")
         processes.append(
@@ -251,7 +251,7 @@ def main() -> int:
                 start_new_session=True,  # its code server and runs are stopped with it
             )
         )
-        engine = get_engine()
+        engine = get_engine(settings)
         tenant = settings.st_tenant_ids[0]
         customers = texting_customers(engine, tenant, args.changes, args.seed)
         refs = reference_ids(engine, tenant)

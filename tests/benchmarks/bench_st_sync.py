@@ -38,14 +38,15 @@ from simulator_process import start_simulator
 SYNC_CHILD = """
 import json, resource, sys, time
 from perfect_catch.connectors.servicetitan import ServiceTitanClient
-from perfect_catch.settings import get_settings
+from perfect_catch.settings import load_settings
 from perfect_catch.warehouse.catalog import get_entity
 from perfect_catch.warehouse.engine import get_engine
 from perfect_catch.warehouse.sync import sync_entity
 
 entity, tenant, full = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "full"
-with ServiceTitanClient.from_settings(get_settings(), tenant) as client:
-    result = sync_entity(get_engine(), client, get_entity(entity), tenant, full=full)
+settings = load_settings()
+with ServiceTitanClient.from_settings(settings, tenant) as client:
+    result = sync_entity(get_engine(settings), client, get_entity(entity), tenant, full=full)
 out = result.metadata()
 out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))

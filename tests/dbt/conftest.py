@@ -52,7 +52,9 @@ class Warehouse:
         as_of_var = json.dumps({"as_of": as_of or self.st.now()})
         selection = [] if everything else ["--select", "+workflow_events"]
         args = ["build" if test else "run", *selection, "--vars", as_of_var]
-        dbt_runner.invoke(args, url=self.url, target_path=self.target, in_process=True).check()
+        dbt_runner.invoke(
+            args, self.settings, url=self.url, target_path=self.target, in_process=True
+        ).check()
 
     def events(self, **where: Any) -> list[dict[str, Any]]:
         clauses = " and ".join(f"{name} = :{name}" for name in where) or "true"

@@ -13,6 +13,7 @@ from perfect_catch.defs.dbt.project import dbt_project
 from perfect_catch.defs.dbt.resources import resources as dbt_resources
 from perfect_catch.defs.dbt.translator import TABLE_TO_ENTITY
 from perfect_catch.defs.warehouse.resources import WarehouseResource
+from perfect_catch.settings import load_settings
 from perfect_catch.warehouse import dbt_runner
 from perfect_catch.warehouse.catalog import ENTITIES
 from perfect_catch.warehouse.dbt_env import dbt_env
@@ -23,7 +24,11 @@ DBT_ASSETS = (perfect_catch_dbt, perfect_catch_dbt_events)
 
 @pytest.fixture(scope="module")
 def graph() -> dg.AssetGraph:
-    resources = {**dbt_resources().resources, "warehouse": WarehouseResource()}
+    resources = {
+        **dbt_resources().resources,
+        "warehouse": WarehouseResource(),
+        "settings": load_settings(),
+    }
     return dg.Definitions(assets=DBT_ASSETS, resources=resources).resolve_asset_graph()
 
 
@@ -99,13 +104,14 @@ def test_materializing_through_dagster_builds_in_the_warehouse(
         resources={
             **dbt_resources().resources,
             "warehouse": WarehouseResource(database_url=database_url),
+            "settings": load_settings(database_url=database_url),
         },
     )
     assert result.success
     assert asked == []
     assert [e.asset_key for e in result.get_asset_materialization_events()] == [key]
     # The build's parse is kept for the next build of this database; its target is gone.
-    saved = dbt_runner.run_target(dbt_env(database_url)) / dbt_runner.PARTIAL_PARSE
+    saved = dbt_runner.run_target(dbt_env(load_settings(), database_url)) / dbt_runner.PARTIAL_PARSE
     assert saved.exists() and saved.stat().st_mtime >= started
     leftovers = dbt_runner.RUN_TARGET / "dagster"
     assert not [p for p in leftovers.iterdir() if p.stat().st_mtime >= started]

@@ -14,7 +14,7 @@ from perfect_catch.defs.dbt.project import dbt_project
 from perfect_catch.defs.dbt.resources import resources as dbt_resources
 from perfect_catch.defs.dbt.translator import PerfectCatchDbtTranslator
 from perfect_catch.defs.warehouse.resources import WarehouseResource
-from perfect_catch.settings import get_settings
+from perfect_catch.settings import load_settings
 from perfect_catch.warehouse.catalog import ENTITIES
 
 DBT_ASSETS = (perfect_catch_dbt, perfect_catch_dbt_events)
@@ -45,7 +45,12 @@ def _automation(assets: list[dg.AssetsDefinition], resources: dict | None = None
 
 def test_events_follow_syncs_views_follow_code_and_marts_follow_their_cron() -> None:
     instance, models, requested = _automation(
-        list(DBT_ASSETS), {**dbt_resources().resources, "warehouse": WarehouseResource()}
+        list(DBT_ASSETS),
+        {
+            **dbt_resources().resources,
+            "warehouse": WarehouseResource(),
+            "settings": load_settings(),
+        },
     )
     assert {_layer(k) for k in models} == {"staging", "marts", "events"}
 
@@ -89,16 +94,16 @@ def test_events_follow_syncs_views_follow_code_and_marts_follow_their_cron() -> 
     assert {k for k in models if _layer(k) == "marts"} == on_tick
 
 
-def test_with_the_event_lane_on_its_runs_alone_build_the_event_models(monkeypatch) -> None:
+def test_with_the_event_lane_on_its_runs_alone_build_the_event_models() -> None:
     """The lane's run builds the event models after its syncs; the 5-minute schedule's syncs
     (technicians, job types…) must not start a second build that holds the pool it needs."""
-    monkeypatch.setenv("ST_EVENT_SYNC_INTERVAL_SECONDS", "30")
-    get_settings.cache_clear()
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
-        dagster_dbt_translator=PerfectCatchDbtTranslator(),
+        dagster_dbt_translator=PerfectCatchDbtTranslator(
+            load_settings(st_event_sync_interval_seconds=30)
+        ),
         select=EVENT_MODELS,
         name="events_with_the_lane_on",
     )

@@ -36,7 +36,6 @@ PRODUCT = ("perfect_catch", "mcp_server")
 KNOWN: frozenset[tuple[str, str]] = frozenset(
     {
         ("perfect_catch.messaging.phones", "perfect_catch.integrations.phones"),
-        ("perfect_catch.warehouse.dbt_env", "perfect_catch.integrations.config"),
     }
 )
 #: Import circles not yet cut, each as its sorted members; the same rule as KNOWN.

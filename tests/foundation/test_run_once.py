@@ -25,10 +25,7 @@ def test_run_once_runs_every_stage(simulator, engine: sa.Engine) -> None:
 def test_run_once_reports_a_failed_stage_and_exits_non_zero(
     simulator, engine: sa.Engine, monkeypatch
 ) -> None:
-    from perfect_catch.settings import get_settings
-
     monkeypatch.setenv("ST_APP_KEY", "wrong-app-key")
-    get_settings.cache_clear()
     result = CliRunner().invoke(app, ["run-once"])
     assert result.exit_code == 1
     assert "FAILED" in result.output

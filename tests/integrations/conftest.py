@@ -7,15 +7,7 @@ from collections.abc import Iterator
 import pytest
 from integration_support import start_server
 
-from perfect_catch.integrations.config import get_integration_settings
 from perfect_catch.simulators.server import SimulatorServer
-
-
-@pytest.fixture(autouse=True)
-def _fresh_integration_settings() -> Iterator[None]:
-    get_integration_settings.cache_clear()
-    yield
-    get_integration_settings.cache_clear()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-import pytest
 import sqlalchemy as sa
 from integration_support import TENANT, put_st
 
@@ -17,14 +16,10 @@ from perfect_catch.defs.gohighlevel.assets import (
 )
 from perfect_catch.defs.gohighlevel.resources import GoHighLevelResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
-from perfect_catch.settings import get_settings
+from perfect_catch.settings import load_settings
 
 
-def test_assets_materialise(
-    sim, engine: sa.Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ST_TENANT_IDS", str(TENANT))
-    get_settings.cache_clear()
+def test_assets_materialise(sim, engine: sa.Engine, database_url: str) -> None:
     put_st(engine, "st_customers", 10_000_001, name="Jane Doe")
     put_st(
         engine,
@@ -54,6 +49,7 @@ def test_assets_materialise(
             account_id=env["CALLRAIL_ACCOUNT_ID"],
         ),
         "warehouse": WarehouseResource(database_url=database_url),
+        "settings": load_settings(st_tenant_ids=[TENANT]),
     }
     result = dg.materialize(
         [ghl_pipelines, ghl_contacts, ghl_opportunities, ghl_st_push, callrail_calls],
@@ -79,7 +75,6 @@ def test_assets_materialise(
     secret = env["GHL_TOKEN"]
     for event in result.all_events:
         assert secret not in str(event)
-    get_settings.cache_clear()
 
 
 def test_schedules_request_one_run_per_tick() -> None:

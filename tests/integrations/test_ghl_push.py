@@ -8,10 +8,11 @@ import pytest
 import sqlalchemy as sa
 from integration_support import TENANT, ghl_client, put_st
 
-from perfect_catch.integrations.config import load_integration_settings
 from perfect_catch.integrations.ghl_push import GhlPusher, push_estimate, reconcile_ghl
 from perfect_catch.integrations.ghl_stages import StageConfigError
+from perfect_catch.settings import load_settings
 
+SETTINGS = load_settings()
 CUSTOMER = 10_000_001
 ESTIMATE = 70_000_001
 JOB = 40_000_001
@@ -81,8 +82,8 @@ def test_same_estimate_twice_makes_one_opportunity(sim, st: sa.Engine) -> None:
     state = sim.system("gohighlevel")
     contacts_before = len(state.contacts)
     with ghl_client(sim) as client:
-        first = push_estimate(st, client, TENANT, ESTIMATE)
-        second = push_estimate(st, client, TENANT, ESTIMATE)
+        first = push_estimate(st, client, TENANT, ESTIMATE, SETTINGS)
+        second = push_estimate(st, client, TENANT, ESTIMATE, SETTINGS)
     assert first.outcome in ("created", "updated")
     assert second.outcome == "unchanged"
     assert first.ghl_id == second.ghl_id
@@ -110,7 +111,7 @@ def test_same_estimate_twice_makes_one_opportunity(sim, st: sa.Engine) -> None:
 def test_sold_moves_stage_and_status_and_never_back(sim, st: sa.Engine) -> None:
     state = sim.system("gohighlevel")
     with ghl_client(sim) as client:
-        opportunity_id = push_estimate(st, client, TENANT, ESTIMATE).ghl_id
+        opportunity_id = push_estimate(st, client, TENANT, ESTIMATE, SETTINGS).ghl_id
         put_st(
             st,
             "st_estimates",
@@ -120,7 +121,7 @@ def test_sold_moves_stage_and_status_and_never_back(sim, st: sa.Engine) -> None:
             status="Sold",
             subtotal=4500,
         )
-        sold = push_estimate(st, client, TENANT, ESTIMATE)
+        sold = push_estimate(st, client, TENANT, ESTIMATE, SETTINGS)
         assert sold.outcome == "updated"
         opportunity = state.opportunities[opportunity_id]
         assert _stage_name(state, opportunity) == "Sales Pipeline/Job Sold"
@@ -136,7 +137,7 @@ def test_sold_moves_stage_and_status_and_never_back(sim, st: sa.Engine) -> None:
             status="Open",
             subtotal=4500,
         )
-        again = push_estimate(st, client, TENANT, ESTIMATE)
+        again = push_estimate(st, client, TENANT, ESTIMATE, SETTINGS)
     assert again.outcome == "unchanged"
     assert _stage_name(state, state.opportunities[opportunity_id]) == "Sales Pipeline/Job Sold"
 
@@ -163,7 +164,7 @@ def test_dismissed_is_lost_and_old_open_is_followup(sim, st: sa.Engine) -> None:
         subtotal=300,
     )
     with ghl_client(sim) as client:
-        pusher = GhlPusher(st, client, TENANT)
+        pusher = GhlPusher(st, client, TENANT, SETTINGS)
         old = pusher.push_estimate(ESTIMATE + 1)
         lost = pusher.push_estimate(ESTIMATE + 2)
     assert (
@@ -180,7 +181,7 @@ def test_existing_contact_found_by_phone_is_reused(sim, st: sa.Engine) -> None:
         existing, created = client.upsert_contact({"firstName": "Jane", "phone": "+16025550199"})
         assert created
         count = len(state.contacts)
-        outcome = GhlPusher(st, client, TENANT).push_customer(CUSTOMER)
+        outcome = GhlPusher(st, client, TENANT, SETTINGS).push_customer(CUSTOMER)
     assert outcome.outcome == "created"
     assert len(state.contacts) == count
     with st.connect() as conn:
@@ -201,7 +202,7 @@ def test_booked_appointment_schedules_the_lead(sim, st: sa.Engine) -> None:
         st, "st_appointments", 50_000_001, job_id=JOB + 5, customer_id=CUSTOMER, status="Scheduled"
     )
     with ghl_client(sim) as client:
-        outcome = GhlPusher(st, client, TENANT).push_appointment(50_000_001)
+        outcome = GhlPusher(st, client, TENANT, SETTINGS).push_appointment(50_000_001)
     assert _stage_name(state, state.opportunities[outcome.ghl_id]) == (
         "Sales Pipeline/Appointment Scheduled"
     )
@@ -228,7 +229,7 @@ def test_install_job_walks_the_install_pipeline(sim, st: sa.Engine) -> None:
         created_from_estimate_id=ESTIMATE,
     )
     with ghl_client(sim) as client:
-        pusher = GhlPusher(st, client, TENANT)
+        pusher = GhlPusher(st, client, TENANT, SETTINGS)
         scheduled = pusher.push_job(JOB)
         opportunity = state.opportunities[scheduled.ghl_id]
         assert _stage_name(state, opportunity) == "Install Pipeline/Install Scheduled"
@@ -268,7 +269,7 @@ def test_reconcile_repairs_drift_and_links_each_estimate(sim, st: sa.Engine) -> 
     )
     since = datetime.now(UTC) - timedelta(days=1)
     with ghl_client(sim) as client:
-        first = reconcile_ghl(st, client, TENANT, since=since)
+        first = reconcile_ghl(st, client, TENANT, SETTINGS, since=since)
         assert not first.failures
         with st.connect() as conn:
             links = dict(
@@ -286,7 +287,7 @@ def test_reconcile_repairs_drift_and_links_each_estimate(sim, st: sa.Engine) -> 
 
         contacted = state.stage(state.pipelines[0]["id"], state.pipelines[0]["stages"][1]["id"])
         state.update_opportunity(sold, {"pipelineStageId": contacted["id"], "status": "open"})
-        second = reconcile_ghl(st, client, TENANT, since=since)
+        second = reconcile_ghl(st, client, TENANT, SETTINGS, since=since)
     assert not second.failures
     assert _stage_name(state, sold) == "Sales Pipeline/Job Sold"
     assert sold["status"] == "won"
@@ -295,7 +296,7 @@ def test_reconcile_repairs_drift_and_links_each_estimate(sim, st: sa.Engine) -> 
 
 
 def test_unknown_stage_name_is_named_in_the_error(sim, st: sa.Engine) -> None:
-    config = load_integration_settings(ghl_sales_stages={"JOB_SOLD": "Won It"})
+    config = load_settings(ghl_sales_stages={"JOB_SOLD": "Won It"})
     with ghl_client(sim) as client, pytest.raises(StageConfigError, match="GHL_SALES_STAGES"):
         GhlPusher(st, client, TENANT, config).stage_map  # noqa: B018
 
@@ -323,10 +324,10 @@ def test_push_stopped_by_daily_limit_resumes_without_duplicates(
         state = server.system("gohighlevel")
         since = datetime.now(UTC) - timedelta(days=1)
         with ghl_client(server) as client, pytest.raises(GhlDailyLimitError):
-            reconcile_ghl(st, client, TENANT, since=since)
+            reconcile_ghl(st, client, TENANT, SETTINGS, since=since)
         state.limiter.daily = 10_000
         with ghl_client(server) as client:
-            result = reconcile_ghl(st, client, TENANT, since=since)
+            result = reconcile_ghl(st, client, TENANT, SETTINGS, since=since)
         assert not result.failures
         contacts = state.contact_by_phone("+16025550199")
         assert len(contacts) == 1

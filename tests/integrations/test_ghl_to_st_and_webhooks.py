@@ -7,10 +7,10 @@ from typing import Any
 import sqlalchemy as sa
 from integration_support import TENANT, put_st
 
-from perfect_catch.integrations.config import load_integration_settings
 from perfect_catch.integrations.ghl_sync import upsert_contacts
 from perfect_catch.integrations.ghl_to_st import pull_ghl_customers_to_st
 from perfect_catch.integrations.ghl_webhooks import apply_ghl_webhook
+from perfect_catch.settings import load_settings
 
 LOCATION = "loc1"
 
@@ -71,10 +71,10 @@ def test_tagged_unknown_contacts_become_st_customers_once(engine: sa.Engine) -> 
         ],
     )
     st = FakeServiceTitan()
-    off = pull_ghl_customers_to_st(engine, st, LOCATION, TENANT, load_integration_settings())
+    off = pull_ghl_customers_to_st(engine, st, LOCATION, TENANT, load_settings())
     assert not off.enabled and not st.posts
 
-    config = load_integration_settings(ghl_pull_to_st=True)
+    config = load_settings(ghl_pull_to_st=True)
     first = pull_ghl_customers_to_st(engine, st, LOCATION, TENANT, config)
     second = pull_ghl_customers_to_st(engine, st, LOCATION, TENANT, config)
     assert first.created == [99_000_001] and second.created == []

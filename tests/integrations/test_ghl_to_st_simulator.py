@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from integration_support import TENANT
 
 from perfect_catch.connectors.servicetitan import ServiceTitanClient
-from perfect_catch.integrations.config import load_integration_settings
 from perfect_catch.integrations.ghl_sync import upsert_contacts
 from perfect_catch.integrations.ghl_to_st import pull_ghl_customers_to_st
+from perfect_catch.settings import load_settings
 from perfect_catch.simulators.server import SimulatorServer
 from perfect_catch.simulators.servicetitan import ServiceTitanSystem
 
@@ -51,7 +51,7 @@ def test_ghl_customer_is_created_in_the_simulated_servicetitan(
     finally:
         raw.close()
     env = st_sim.env
-    config = load_integration_settings(ghl_pull_to_st=True)
+    config = load_settings(ghl_pull_to_st=True)
     with ServiceTitanClient(
         env["ST_API_URL"],
         env["ST_AUTH_URL"],

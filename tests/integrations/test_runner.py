@@ -5,12 +5,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from perfect_catch.integrations.runner import run_callrail_sync, run_ghl_reconcile, run_ghl_sync
+from perfect_catch.settings import load_settings
 
 
 def test_runs_from_settings(simulator, engine: sa.Engine, monkeypatch) -> None:
-    results = run_ghl_sync(engine=engine)
+    settings = load_settings()
+    results = run_ghl_sync(settings, engine=engine)
     assert [r.entity for r in results] == ["pipelines", "contacts", "opportunities"]
     assert results[1].records == len(simulator.system("gohighlevel").contacts)
-    calls = run_callrail_sync(engine=engine)
+    calls = run_callrail_sync(settings, engine=engine)
     assert calls.records == len(simulator.system("callrail").calls)
-    assert run_ghl_reconcile(engine=engine) is not None
+    assert run_ghl_reconcile(settings, engine=engine) is not None

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from perfect_catch.messaging.config import get_messaging_settings
 from perfect_catch.messaging.consent import record_consent
 
 if TYPE_CHECKING:
@@ -27,16 +26,14 @@ def mworld(make_world, st_sim) -> Iterator[World]:
         "SENDGRID_API_KEY",
         "SENDGRID_FROM_EMAIL",
     )
-    patch = pytest.MonkeyPatch()
-    # Quiet hours off: these tests run at any wall-clock time and expect immediate sends.
-    patch.setenv("MESSAGING_QUIET_HOURS_START", "00:00")
-    patch.setenv("MESSAGING_QUIET_HOURS_END", "00:00")
-    patch.setenv("MESSAGING_CAP_PER_DAY", "0")
-    patch.setenv("MESSAGING_CAP_PER_WEEK", "0")
-    get_messaging_settings.cache_clear()
-    yield make_world(**{key.lower(): env[key] for key in keys})
-    patch.undo()
-    get_messaging_settings.cache_clear()
+    # Quiet hours and caps off: these tests run at any wall-clock time and expect immediate sends.
+    yield make_world(
+        **{key.lower(): env[key] for key in keys},
+        messaging_quiet_hours_start="00:00",
+        messaging_quiet_hours_end="00:00",
+        messaging_cap_per_day=0,
+        messaging_cap_per_week=0,
+    )
 
 
 def _texts_to(world: World, number: str) -> list[dict[str, Any]]:

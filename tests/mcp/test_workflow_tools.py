@@ -53,8 +53,9 @@ def _start_review_request(world) -> tuple[int, str, int]:
                 ).decode(),
             },
         )
-    sync_from_files(world.engine)
-    matched = match_events(world.engine, after_seq=0, now=NOW)
+    settings = world.context.settings
+    sync_from_files(world.engine, settings)
+    matched = match_events(world.engine, settings, after_seq=0, now=NOW)
     assert len(matched.instances) == 1
     return job["customer_id"], event_id, matched.instances[0]
 

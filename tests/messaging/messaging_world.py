@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from perfect_catch.messaging.config import MessagingSettings, load_messaging_settings
 from perfect_catch.messaging.dispatcher import DispatchResult, dispatch_due
 from perfect_catch.messaging.outbox import OutboxEntry, enqueue
 from perfect_catch.messaging.providers import Providers
-from perfect_catch.settings import Settings, load_settings
+from perfect_catch.settings import MessagingSettings, Settings, load_settings
 from perfect_catch.simulators.sendgrid import SendGridState
 from perfect_catch.simulators.server import SimulatorServer
 from perfect_catch.simulators.twilio import TwilioState
@@ -35,9 +34,12 @@ class Messaging:
     sim: SimulatorServer
     engine: sa.Engine
     settings: Settings
-    messaging: MessagingSettings
     receiver: WebhookServer
     providers: Providers
+
+    @property
+    def messaging(self) -> MessagingSettings:
+        return self.settings.messaging
 
     @property
     def twilio(self) -> TwilioState:
@@ -66,7 +68,6 @@ class Messaging:
             self.engine,
             self.settings,
             now=now,
-            messaging=self.messaging,
             providers=self.providers,
             **kwargs,
         )
@@ -92,14 +93,13 @@ class Messaging:
 
 @pytest.fixture
 def world(engine: sa.Engine, simulator: SimulatorServer, database_url: str) -> Iterator[Messaging]:
-    settings = load_settings(database_url=database_url)
-    messaging = load_messaging_settings(
-        messaging_retry_base_seconds=60, messaging_claim_timeout_seconds=300
+    settings = load_settings(
+        database_url=database_url,
+        messaging_retry_base_seconds=60,
+        messaging_claim_timeout_seconds=300,
     )
-    with WebhookServer(build_app(engine, settings, messaging)) as receiver:
-        messaging.webhook_public_url = receiver.base_url
+    with WebhookServer(build_app(settings, engine)) as receiver:
+        settings.messaging.webhook_public_url = receiver.base_url
         simulator.system("twilio").inbound_url = f"{receiver.base_url}/twilio/inbound"
         simulator.system("sendgrid").event_webhook_url = f"{receiver.base_url}/sendgrid/events"
-        yield Messaging(
-            simulator, engine, settings, messaging, receiver, Providers(settings, messaging)
-        )
+        yield Messaging(simulator, engine, settings, receiver, Providers(settings))

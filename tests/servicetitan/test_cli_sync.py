@@ -29,10 +29,7 @@ def test_cli_names_an_unknown_entity(simulator, engine: sa.Engine) -> None:
 def test_cli_reports_bad_credentials_without_the_secret(
     simulator, engine: sa.Engine, monkeypatch
 ) -> None:
-    from perfect_catch.settings import get_settings
-
     monkeypatch.setenv("ST_CLIENT_SECRET", "definitely-wrong-secret")
-    get_settings.cache_clear()
     result = CliRunner().invoke(app, ["sync", "servicetitan", "-e", "technicians"])
     assert result.exit_code == 1
     assert "ST_CLIENT_SECRET" in result.output or "ST_CLIENT_ID" in result.output

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from perfect_catch.connectors.servicetitan import ServiceTitanClient
-from perfect_catch.settings import get_settings
+from perfect_catch.settings import load_settings
 from perfect_catch.warehouse.catalog import ENTITIES, EntitySpec, get_entity
 from perfect_catch.warehouse.sync import SyncResult, sync_entity
 
@@ -55,7 +55,7 @@ def _tenant(simulator) -> int:
 
 def _client(simulator, clock=None) -> ServiceTitanClient:
     options = {"clock": clock} if clock is not None else {}
-    return ServiceTitanClient.from_settings(get_settings(), _tenant(simulator), **options)
+    return ServiceTitanClient.from_settings(load_settings(), _tenant(simulator), **options)
 
 
 def _sync(engine, simulator, name: str, *, clock=None, **kw: Any) -> SyncResult:
@@ -249,14 +249,15 @@ def test_malformed_record_is_rejected_and_the_rest_loads(engine, small_pages, ki
 KILLER = """
 import sys
 from perfect_catch.connectors.servicetitan import ServiceTitanClient
-from perfect_catch.settings import get_settings
+from perfect_catch.settings import load_settings
 from perfect_catch.warehouse.catalog import get_entity
 from perfect_catch.warehouse.engine import get_engine
 from perfect_catch.warehouse.sync import sync_entity
 
 tenant = int(sys.argv[1])
-with ServiceTitanClient.from_settings(get_settings(), tenant) as client:
-    sync_entity(get_engine(), client, get_entity("customers"), tenant,
+settings = load_settings()
+with ServiceTitanClient.from_settings(settings, tenant) as client:
+    sync_entity(get_engine(settings), client, get_entity("customers"), tenant,
                 on_page=lambda p: print(p.page, flush=True))
 """
 

@@ -397,12 +397,12 @@ def _compare(engine: sa.Engine, sim: Any, tenant: int, spec: Any, skip: set[int]
 
 def test_end_to_end_against_the_simulator(engine: sa.Engine, simulator: Any) -> None:
     from perfect_catch.connectors.servicetitan import ServiceTitanClient
-    from perfect_catch.settings import get_settings
+    from perfect_catch.settings import load_settings
     from perfect_catch.warehouse.catalog import ENTITIES
 
     tenant = int(simulator.env["ST_TENANT_IDS"].split(",")[0])
     state_ = simulator.system("servicetitan")
-    with ServiceTitanClient.from_settings(get_settings(), tenant) as client:
+    with ServiceTitanClient.from_settings(load_settings(), tenant) as client:
         for spec in ENTITIES:
             result = sync_entity(engine, client, spec, tenant)
             assert result.rejected == 0, spec.name

@@ -8,15 +8,6 @@ import pytest
 import sqlalchemy as sa
 from workflow_support import Flow, make_flow
 
-from perfect_catch.workflows.config import get_workflow_settings
-
-
-@pytest.fixture(autouse=True)
-def _fresh_workflow_settings() -> Iterator[None]:
-    get_workflow_settings.cache_clear()
-    yield
-    get_workflow_settings.cache_clear()
-
 
 @pytest.fixture
 def flow(engine: sa.Engine) -> Iterator[Flow]:

@@ -42,7 +42,7 @@ def agent_world(
         (folder / "agent.yaml").write_text(WORKFLOW.replace("SCRIPT", script))
         flow = make_flow(engine, folder)
         if with_key:
-            flow.services = Services(engine, flow.settings, flow.config)
+            flow.services = Services(engine, flow.settings)
         made.append(flow)
         return flow
 

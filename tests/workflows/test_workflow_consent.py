@@ -9,7 +9,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from workflow_support import E164, NOON, TENANT, make_flow
 
-from perfect_catch.messaging.config import load_messaging_settings
 from perfect_catch.messaging.consent import record_consent
 from perfect_catch.messaging.dispatcher import dispatch_due
 from perfect_catch.messaging.providers import Message, Providers, SendOutcome
@@ -62,11 +61,8 @@ steps:
         assert [m["status"] for m in flow.outbox()] == ["pending"]
 
         provider = RecordingProvider()
-        messaging = load_messaging_settings()
-        providers = Providers(flow.settings, messaging, overrides={"sms": provider})
-        result = dispatch_due(
-            engine, flow.settings, now=NOON, messaging=messaging, providers=providers
-        )
+        providers = Providers(flow.settings, overrides={"sms": provider})
+        result = dispatch_due(engine, flow.settings, now=NOON, providers=providers)
         assert result.suppressed == 1 and result.sent == 0
         assert provider.sent == []
         assert [m["status"] for m in flow.outbox()] == ["suppressed"]

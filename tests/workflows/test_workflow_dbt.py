@@ -14,7 +14,6 @@ from perfect_catch.simulators.server import SimulatorServer
 from perfect_catch.warehouse import dbt_runner
 from perfect_catch.warehouse.catalog import ENTITIES
 from perfect_catch.warehouse.sync import sync_entity
-from perfect_catch.workflows.config import load_workflow_settings
 from perfect_catch.workflows.engine import process_events_once
 from perfect_catch.workflows.runtime import Services
 
@@ -25,7 +24,7 @@ def test_dbt_events_start_workflows_for_news_only(
     st = simulator.system("servicetitan")
     tenant_id = st.tenant_ids[0]
     settings = load_settings(database_url=database_url)
-    services = Services(engine, settings, load_workflow_settings(), anthropic_factory=lambda: None)
+    services = Services(engine, settings, anthropic_factory=lambda: None)
 
     def sync_and_build() -> None:
         with ServiceTitanClient.from_settings(settings, tenant_id) as client:
@@ -33,7 +32,9 @@ def test_dbt_events_start_workflows_for_news_only(
                 sync_entity(engine, client, spec, tenant_id)
         as_of = json.dumps({"as_of": st.now()})
         args = ["run", "--select", "+workflow_events", "--vars", as_of]
-        dbt_runner.invoke(args, url=database_url, target_path=tmp_path, in_process=True).check()
+        dbt_runner.invoke(
+            args, settings, url=database_url, target_path=tmp_path, in_process=True
+        ).check()
 
     try:
         sync_and_build()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from perfect_catch.workflows.config import WORKFLOWS_DIR
+from perfect_catch.settings import WORKFLOWS_DIR
 from perfect_catch.workflows.definitions import (
     WorkflowDefinitionError,
     WorkflowNotFoundError,

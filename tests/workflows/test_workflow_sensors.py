@@ -15,14 +15,18 @@ from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.assets import workflows_started
 from perfect_catch.defs.workflows.jobs import run_config, workflow_instance_job
 from perfect_catch.defs.workflows.sensors import workflow_due_sensor, workflow_events_sensor
-from perfect_catch.messaging.config import get_messaging_settings
-from perfect_catch.workflows.config import get_workflow_settings
+from perfect_catch.settings import load_settings
 from perfect_catch.workflows.definitions import set_enabled
 
 
-def _resources(flow: Flow) -> dict[str, WarehouseResource]:
+def _resources(flow: Flow) -> dict[str, object]:
+    """The warehouse of `flow`, and settings read now (after the simulator and the test have set
+    their variables)."""
     url = flow.engine.url.render_as_string(hide_password=False)
-    return {"warehouse": WarehouseResource(database_url=url)}
+    return {
+        "warehouse": WarehouseResource(database_url=url),
+        "settings": load_settings(database_url=url),
+    }
 
 
 def _outbox_states(flow: Flow) -> list[tuple]:
@@ -110,9 +114,6 @@ def test_due_sensor_resumes_waits_and_the_job_runs_them(flow: Flow) -> None:
 def no_quiet_hours(monkeypatch):
     for name in ("MESSAGING_QUIET_HOURS_START", "MESSAGING_QUIET_HOURS_END"):
         monkeypatch.setenv(name, "00:00")  # equal: no quiet hours, whatever the time of day
-    get_messaging_settings.cache_clear()
-    yield
-    get_messaging_settings.cache_clear()
 
 
 def test_the_event_lane_starts_new_workflows_in_its_own_run_and_the_sensor_adds_nothing(
@@ -161,7 +162,7 @@ def test_the_job_sends_the_messages_it_queued_without_waiting_for_the_outbox_pas
 
 
 def test_sensors_and_job_are_described() -> None:
-    config = get_workflow_settings()
+    config = load_settings().workflows
     for sensor in (workflow_events_sensor, workflow_due_sensor):
         assert sensor.description and sensor.metadata
         assert sensor.minimum_interval_seconds == config.workflow_sensor_interval_seconds

@@ -105,11 +105,10 @@ steps:
 """,
     )
     flow = make_flow(engine, folder)
-    settings = load_settings(database_url=flow.settings.database_url)
+    settings = load_settings(database_url=flow.settings.database_url, workflows_dir=folder)
     flow.services = Services(
         engine,
         settings,
-        flow.config,
         tool_context_factory=lambda: ToolContext.from_settings(settings, engine),
     )
     state = simulator.system("servicetitan")

@@ -12,8 +12,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from perfect_catch.settings import Settings, load_settings
-from perfect_catch.workflows.config import WorkflowSettings, load_workflow_settings
+from perfect_catch.settings import Settings, WorkflowSettings, load_settings
 from perfect_catch.workflows.engine import (
     InstanceResult,
     MatchResult,
@@ -80,9 +79,12 @@ class Flow:
 
     engine: sa.Engine
     settings: Settings
-    config: WorkflowSettings
     services: Services
     _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def config(self) -> WorkflowSettings:
+        return self.settings.workflows
 
     # --- ServiceTitan state --------------------------------------------------------------------
 
@@ -225,7 +227,7 @@ class Flow:
     # --- engine ----------------------------------------------------------------------------
 
     def match(self, now: datetime = NOON, after_seq: int = 0) -> MatchResult:
-        return match_events(self.engine, after_seq=after_seq, now=now, config=self.config)
+        return match_events(self.engine, self.settings, after_seq=after_seq, now=now)
 
     def run(self, instance_id: int, now: datetime) -> InstanceResult:
         return run_instance(self.engine, instance_id, now, services=self.services)
@@ -264,11 +266,10 @@ def make_flow(engine: sa.Engine, workflows_dir: Path | None = None, **settings: 
     overrides: dict[str, Any] = {}
     if workflows_dir is not None:
         overrides["workflows_dir"] = workflows_dir
-    config = load_workflow_settings(**overrides)
-    app_settings = load_settings(database_url=url, **settings)
-    services = Services(engine, app_settings, config, anthropic_factory=lambda: None)
-    sync_from_files(engine, config)
-    return Flow(engine, app_settings, config, services)
+    app_settings = load_settings(database_url=url, **overrides, **settings)
+    services = Services(engine, app_settings, anthropic_factory=lambda: None)
+    sync_from_files(engine, app_settings)
+    return Flow(engine, app_settings, services)
 
 
 def hours(n: float) -> timedelta:

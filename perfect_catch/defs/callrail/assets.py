@@ -5,9 +5,9 @@ from datetime import timedelta
 import dagster as dg
 
 from perfect_catch.defs.callrail.resources import CallRailResource
+from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.integrations.callrail_sync import sync_callrail_calls
-from perfect_catch.integrations.config import get_integration_settings
 from perfect_catch.settings import get_settings
 
 GROUP = "callrail"
@@ -33,7 +33,7 @@ class CallRailSyncConfig(dg.Config):
         "table": "integrations.callrail_calls",
         "dagster/table_name": "integrations.callrail_calls",
         "source_endpoint": "GET /v3/a/{account}/calls.json",
-        "trailing_days": get_integration_settings().callrail_trailing_days,
+        "trailing_days": get_settings().integrations.callrail_trailing_days,
     },
     freshness_policy=dg.FreshnessPolicy.time_window(
         fail_window=timedelta(hours=2), warn_window=timedelta(minutes=30)
@@ -41,17 +41,19 @@ class CallRailSyncConfig(dg.Config):
     tags={"source": "callrail"},
 )
 def callrail_calls(
-    config: CallRailSyncConfig, callrail: CallRailResource, warehouse: WarehouseResource
+    config: CallRailSyncConfig,
+    callrail: CallRailResource,
+    warehouse: WarehouseResource,
+    settings: SettingsResource,
 ) -> dg.MaterializeResult:
-    settings = get_integration_settings()
     with callrail.client() as client:
         result = sync_callrail_calls(
             warehouse.engine(),
             client,
-            trailing_days=settings.callrail_trailing_days,
-            initial_days=settings.callrail_initial_days,
+            trailing_days=settings.integrations.callrail_trailing_days,
+            initial_days=settings.integrations.callrail_initial_days,
             full=config.full,
-            tenant_ids=get_settings().st_tenant_ids,
+            tenant_ids=settings.st_tenant_ids,
         )
         metadata = {k: v for k, v in result.as_metadata().items() if v is not None}
         metadata["api"] = client.stats.as_dict()

@@ -4,10 +4,9 @@ import dagster as dg
 
 from perfect_catch.defs.callrail.assets import GROUP
 from perfect_catch.defs.gohighlevel.schedules import request_unless_running
-from perfect_catch.integrations.config import get_integration_settings
 from perfect_catch.settings import get_settings
 
-_cron = get_integration_settings().callrail_sync_cron
+_cron = get_settings().integrations.callrail_sync_cron
 
 callrail_sync_job = dg.define_asset_job(
     name="callrail_sync",

@@ -19,7 +19,9 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from perfect_catch.defs.dbt.project import dbt_project
 from perfect_catch.defs.dbt.translator import PerfectCatchDbtTranslator
+from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
+from perfect_catch.settings import Settings, get_settings
 from perfect_catch.warehouse.dbt_env import applied, dbt_env
 from perfect_catch.warehouse.dbt_runner import dagster_target
 
@@ -28,9 +30,12 @@ EVENT_MODELS = "path:models/events"
 
 
 def _build(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    settings: Settings,
 ) -> Iterator[Any]:
-    env = dbt_env(warehouse.database_url or None)
+    env = dbt_env(settings, warehouse.database_url or None)
     with applied(env), dagster_target(env, context.run.run_id) as target:
         yield from dbt.cli(["build"], context=context, target_path=target).stream()
 
@@ -38,29 +43,35 @@ def _build(
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    dagster_dbt_translator=PerfectCatchDbtTranslator(),
+    dagster_dbt_translator=PerfectCatchDbtTranslator(get_settings()),
     name="perfect_catch_dbt",
     exclude=EVENT_MODELS,
     op_tags={"source": "dbt"},
 )
 def perfect_catch_dbt(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    settings: SettingsResource,
 ) -> Iterator[Any]:
     """`dbt build` of the selected staging views and marts and their tests on the warehouse."""
-    yield from _build(context, dbt, warehouse)
+    yield from _build(context, dbt, warehouse, settings)
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    dagster_dbt_translator=PerfectCatchDbtTranslator(),
+    dagster_dbt_translator=PerfectCatchDbtTranslator(get_settings()),
     name="perfect_catch_dbt_events",
     select=EVENT_MODELS,
     pool=POOL,
     op_tags={"source": "dbt"},
 )
 def perfect_catch_dbt_events(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    settings: SettingsResource,
 ) -> Iterator[Any]:
     """`dbt build` of the selected event models (and `workflow_events`) and their tests."""
-    yield from _build(context, dbt, warehouse)
+    yield from _build(context, dbt, warehouse, settings)

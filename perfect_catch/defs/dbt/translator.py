@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-from perfect_catch.settings import get_settings
+from perfect_catch.settings import Settings
 from perfect_catch.warehouse.catalog import ENTITIES
 
 SOURCE_ASSET_PREFIX = "servicetitan"
@@ -71,15 +71,17 @@ def _folder(props: Mapping[str, Any]) -> str:
 
 
 class PerfectCatchDbtTranslator(DagsterDbtTranslator):
-    """Sources keyed like the sync assets; models keyed and grouped by schema."""
+    """Sources keyed like the sync assets; models keyed and grouped by schema; automation from
+    `platform` (the event lane, the marts' cron)."""
 
-    def __init__(self) -> None:
+    def __init__(self, platform: Settings) -> None:
         super().__init__(
             settings=DagsterDbtTranslatorSettings(
                 enable_asset_checks=True,
                 enable_duplicate_source_asset_keys=True,
             )
         )
+        self.platform = platform
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -114,8 +116,8 @@ class PerfectCatchDbtTranslator(DagsterDbtTranslator):
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
         if _folder(dbt_resource_props) == "events":
-            lane = get_settings().st_event_sync_interval_seconds > 0
+            lane = self.platform.st_event_sync_interval_seconds > 0
             return BUILT_BY_THE_EVENT_LANE if lane else REBUILD_AFTER_SYNCS
         if dbt_resource_props.get("config", {}).get("materialized") == "view":
             return REBUILD_WHEN_CHANGED
-        return rebuild_on_cron(get_settings().dbt_marts_cron)
+        return rebuild_on_cron(self.platform.dbt_marts_cron)

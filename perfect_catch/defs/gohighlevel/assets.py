@@ -11,8 +11,8 @@ import dagster as dg
 
 from perfect_catch.connectors.gohighlevel import GhlDailyLimitError
 from perfect_catch.defs.gohighlevel.resources import GoHighLevelResource
+from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
-from perfect_catch.integrations.config import get_integration_settings
 from perfect_catch.integrations.ghl_push import reconcile_ghl
 from perfect_catch.integrations.ghl_sync import (
     PullResult,
@@ -155,7 +155,7 @@ def ghl_opportunities(
     "only; repairs drift. Every push is logged in integrations.ghl_sync_log.",
     metadata={
         "table": "integrations.ghl_estimate_opportunities, integrations.ghl_sync_log",
-        "lookback_days": get_integration_settings().ghl_push_lookback_days,
+        "lookback_days": get_settings().integrations.ghl_push_lookback_days,
     },
     tags={"source": "gohighlevel"},
 )
@@ -163,15 +163,16 @@ def ghl_st_push(
     context: dg.AssetExecutionContext,
     gohighlevel: GoHighLevelResource,
     warehouse: WarehouseResource,
+    settings: SettingsResource,
 ) -> dg.MaterializeResult:
-    tenants = get_settings().st_tenant_ids
+    tenants = settings.st_tenant_ids
     counts: dict[str, dict] = {}
     failures = 0
     with gohighlevel.client() as client:
         for tenant_id in tenants:
             try:
                 result = reconcile_ghl(
-                    warehouse.engine(), client, tenant_id, run_id=context.run.run_id
+                    warehouse.engine(), client, tenant_id, settings, run_id=context.run.run_id
                 )
             except GhlDailyLimitError as exc:
                 raise _stop_on_daily_limit(exc) from None

@@ -9,10 +9,9 @@ import dagster as dg
 
 from perfect_catch.defs.gohighlevel.assets import GROUP
 from perfect_catch.defs.runs import has_active_run
-from perfect_catch.integrations.config import get_integration_settings
 from perfect_catch.settings import get_settings
 
-_config = get_integration_settings()
+_config = get_settings().integrations
 _status = (
     dg.DefaultScheduleStatus.RUNNING
     if get_settings().schedules_default_on

@@ -7,18 +7,18 @@ and report the counts. Repeated or overlapping runs are harmless: rows are claim
 
 import dagster as dg
 
+from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.jobs import warehouse_engine
-from perfect_catch.messaging.config import get_messaging_settings
 from perfect_catch.messaging.dispatcher import dispatch_due
-from perfect_catch.settings import get_settings
+from perfect_catch.settings import Settings
 
 
-def _dispatch(context: dg.OpExecutionContext, warehouse: WarehouseResource, channel: str) -> dict:
+def _dispatch(
+    context: dg.OpExecutionContext, warehouse: WarehouseResource, settings: Settings, channel: str
+) -> dict:
     with warehouse_engine(warehouse) as engine:
-        result = dispatch_due(
-            engine, get_settings(), messaging=get_messaging_settings(), channels=[channel]
-        )
+        result = dispatch_due(engine, settings, channels=[channel])
     counts = result.as_dict()
     errors = counts.pop("errors")
     if errors:
@@ -34,8 +34,10 @@ def _dispatch(context: dg.OpExecutionContext, warehouse: WarehouseResource, chan
     pool="twilio_api",
     tags={"domain": "messaging"},
 )
-def dispatch_sms(context: dg.OpExecutionContext, warehouse: WarehouseResource) -> dg.Output[None]:
-    return dg.Output(None, metadata=_dispatch(context, warehouse, "sms"))
+def dispatch_sms(
+    context: dg.OpExecutionContext, warehouse: WarehouseResource, settings: SettingsResource
+) -> dg.Output[None]:
+    return dg.Output(None, metadata=_dispatch(context, warehouse, settings, "sms"))
 
 
 @dg.op(
@@ -45,8 +47,10 @@ def dispatch_sms(context: dg.OpExecutionContext, warehouse: WarehouseResource) -
     pool="sendgrid_api",
     tags={"domain": "messaging"},
 )
-def dispatch_email(context: dg.OpExecutionContext, warehouse: WarehouseResource) -> dg.Output[None]:
-    return dg.Output(None, metadata=_dispatch(context, warehouse, "email"))
+def dispatch_email(
+    context: dg.OpExecutionContext, warehouse: WarehouseResource, settings: SettingsResource
+) -> dg.Output[None]:
+    return dg.Output(None, metadata=_dispatch(context, warehouse, settings, "email"))
 
 
 @dg.job(

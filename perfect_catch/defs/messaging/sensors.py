@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from perfect_catch.defs.messaging.jobs import dispatch_outbox_job
+from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.jobs import warehouse_engine
-from perfect_catch.messaging.config import get_messaging_settings
 from perfect_catch.messaging.dispatcher import backlog
 from perfect_catch.settings import get_settings
 
@@ -32,11 +32,11 @@ INTERVAL_SECONDS = 30
     metadata={"source": "automation.outbox", "interval_seconds": INTERVAL_SECONDS},
 )
 def outbox_dispatch_sensor(
-    context: dg.SensorEvaluationContext, warehouse: WarehouseResource
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, settings: SettingsResource
 ) -> dg.SensorResult:
     now = datetime.now(UTC)
     with warehouse_engine(warehouse) as engine:
-        due = backlog(engine, now, get_messaging_settings())
+        due = backlog(engine, now, settings.messaging)
     if not due:
         return dg.SensorResult(skip_reason="no outbox message is due")
     slot = int(now.timestamp()) // INTERVAL_SECONDS

@@ -15,7 +15,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def engine(self) -> sa.Engine:
         if self.database_url:
             return create_engine(self.database_url)
-        return get_engine()
+        return get_engine(get_settings())
 
 
 @dg.definitions

@@ -9,10 +9,10 @@ by any other run.
 
 import dagster as dg
 
+from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.jobs import warehouse_engine
 from perfect_catch.messaging.dispatcher import dispatch_instance
-from perfect_catch.settings import get_settings
 from perfect_catch.workflows.engine import start_new_instances
 
 WORKFLOWS_STARTED = dg.AssetKey(["workflows", "started"])
@@ -30,9 +30,8 @@ WORKFLOW_EVENTS = dg.AssetKey(["events", "workflow_events"])
     metadata={"engine": "perfect_catch.workflows.engine.start_new_instances"},
 )
 def workflows_started(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SettingsResource
 ) -> dg.MaterializeResult:
-    settings = get_settings()
     with warehouse_engine(warehouse) as engine:
         summary, instances = start_new_instances(engine, settings)
         sent = deferred = 0

@@ -13,9 +13,11 @@ from contextlib import contextmanager
 import dagster as dg
 import sqlalchemy as sa
 
+from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.messaging.dispatcher import dispatch_instance
 from perfect_catch.workflows.engine import run_instance
+from perfect_catch.workflows.runtime import Services
 
 OP_NAME = "run_workflow_instance"
 
@@ -46,11 +48,18 @@ class InstanceConfig(dg.Config):
     retry_policy=dg.RetryPolicy(max_retries=2, delay=15),
 )
 def run_workflow_instance(
-    context: dg.OpExecutionContext, config: InstanceConfig, warehouse: WarehouseResource
+    context: dg.OpExecutionContext,
+    config: InstanceConfig,
+    warehouse: WarehouseResource,
+    settings: SettingsResource,
 ) -> dg.Output[None]:
     with warehouse_engine(warehouse) as engine:
-        result = run_instance(engine, config.instance_id)
-        sent = dispatch_instance(engine, config.instance_id)
+        services = Services(engine, settings)
+        try:
+            result = run_instance(engine, config.instance_id, services=services)
+        finally:
+            services.close()
+        sent = dispatch_instance(engine, config.instance_id, settings)
     metadata = {
         "instance_id": result.instance_id,
         "status": result.status,

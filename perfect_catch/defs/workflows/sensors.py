@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.jobs import run_config, warehouse_engine, workflow_instance_job
 from perfect_catch.settings import get_settings
-from perfect_catch.workflows.config import get_workflow_settings
 from perfect_catch.workflows.engine import due_instances, match_events, sync_from_files
 
-_config = get_workflow_settings()
+_config = get_settings().workflows
 _status = (
     dg.DefaultSensorStatus.RUNNING
     if get_settings().schedules_default_on
@@ -41,12 +41,12 @@ PENDING_GRACE = timedelta(minutes=5)
     },
 )
 def workflow_events_sensor(
-    context: dg.SensorEvaluationContext, warehouse: WarehouseResource
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, settings: SettingsResource
 ) -> dg.SensorResult:
     after = int(context.cursor or 0)
     with warehouse_engine(warehouse) as engine:
-        synced = sync_from_files(engine)
-        matched = match_events(engine, after_seq=after)
+        synced = sync_from_files(engine, settings)
+        matched = match_events(engine, settings, after_seq=after)
     if any(synced[k] for k in ("inserted", "updated", "removed")):
         context.log.info(f"workflow definitions mirrored: {synced}")
     requests = [
@@ -73,11 +73,11 @@ def workflow_events_sensor(
     metadata={"source": "automation.workflow_instances", "batch": _config.workflow_due_batch},
 )
 def workflow_due_sensor(
-    context: dg.SensorEvaluationContext, warehouse: WarehouseResource
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, settings: SettingsResource
 ) -> dg.SensorResult:
     now = datetime.now(UTC)
     with warehouse_engine(warehouse) as engine:
-        due = due_instances(engine, now, _config.workflow_due_batch)
+        due = due_instances(engine, now, settings.workflows.workflow_due_batch)
     requests = [
         dg.RunRequest(
             run_key=f"{row['id']}:{row['next_step']}:{row['next_run_at'].isoformat()}",

@@ -27,6 +27,7 @@ def ghl_update(run: StepRun) -> StepOutcome:
         run.services.ghl(),
         run.instance.tenant_id,
         int(entity_id),
+        settings=run.services.settings,
         run_id=f"workflow:{run.instance.id}:{run.step.key}",
     )
     result = {"entity": entity, "id": entity_id, "outcome": outcome.outcome}
