@@ -8,14 +8,24 @@ test pins the rule as well as the agreement.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
+import phonenumbers
 import pytest
 import sqlalchemy as sa
+from phonenumbers import PhoneNumber, ValidationResult
 
-from perfect_catch.phones import to_e164
-from perfect_catch.warehouse import dbt_runner
+from perfect_catch.phones import InvalidPhoneError, require_e164, to_e164
+from perfect_catch.settings import SettingsError, load_settings
+from perfect_catch.warehouse import dbt_runner, migrate
+
+MIGRATION = (
+    Path(__file__).resolve().parents[2]
+    / "perfect_catch/warehouse/migrations/versions/0008_phone_rule.py"
+)
 
 CASES: list[tuple[str | None, str | None]] = [
     # North American numbers as office staff type them
@@ -142,3 +152,83 @@ def test_dbt_gives_the_table(inputs: sa.Engine, database_url: str, dbt_target: P
     )
     rows = json.loads(shown) if isinstance(shown, str) else shown
     assert [(CASES[row["n"]][0], row["e164"]) for row in rows] == CASES
+
+
+def _migration() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("phone_rule_migration", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sql_knows_the_lengths_phonenumbers_knows() -> None:
+    """The SQL function carries phonenumbers' possible lengths per country code; when a release
+    of phonenumbers changes them, a new migration must bring the function up to date."""
+    possible = {
+        str(code): [
+            length
+            for length in range(1, 18)
+            if phonenumbers.is_possible_number_with_reason(
+                PhoneNumber(country_code=code, national_number=int("2" * length))
+            )
+            == ValidationResult.IS_POSSIBLE
+        ]
+        for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    }
+    assert json.loads("".join(_migration().COUNTRY_LENGTHS)) == possible
+
+
+def test_refusals_name_the_number_and_the_reason() -> None:
+    with pytest.raises(InvalidPhoneError, match=r"'\(123\) 555-0100'.*area code and exchange"):
+        require_e164("(123) 555-0100")
+    with pytest.raises(InvalidPhoneError, match=r"'555-01'.*not ten North American digits"):
+        require_e164("555-01")
+    with pytest.raises(InvalidPhoneError, match=r"'call me': not a phone number"):
+        require_e164("call me")
+    assert require_e164("(480) 555-2894") == "+14805552894"
+
+
+def test_the_default_region_is_a_north_american_one() -> None:
+    assert load_settings().phone_default_region == "US"
+    assert load_settings(phone_default_region="ca").phone_default_region == "CA"
+    assert to_e164("(604) 555-0100", "CA") == "+16045550100"
+    for region in ("GB", "XX"):
+        with pytest.raises(SettingsError, match="PHONE_DEFAULT_REGION"):
+            load_settings(phone_default_region=region)
+
+
+def test_the_migration_recomputes_stored_numbers(engine: sa.Engine) -> None:
+    """Numbers stored under the old rule (any ten digits) are brought to the new one, and a call
+    whose number changed loses its customer link until the next sync links it again."""
+    migrate.downgrade(engine, "0007_invoice_due_index")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                """insert into integrations.ghl_contacts (location_id, id, phone, phone_e164, raw)
+                   values ('L', 'good', '(480) 555-2894', '+14805552894', '{}'),
+                          ('L', 'bad', '(123) 456-7890', '+11234567890', '{}')"""
+            )
+        )
+        conn.execute(
+            sa.text(
+                """insert into integrations.callrail_calls (account_id, id,
+                       customer_phone_number, customer_phone_e164, st_tenant_id, st_customer_id,
+                       raw)
+                   values ('A', 'good', '+14805552894', '+14805552894', 1, 10, '{}'),
+                          ('A', 'bad', '+15051234567', '+15051234567', 1, 11, '{}')"""
+            )
+        )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        contacts = conn.execute(
+            sa.text("select id, phone_e164 from integrations.ghl_contacts order by id")
+        ).all()
+        calls = conn.execute(
+            sa.text(
+                "select id, customer_phone_e164, st_customer_id from integrations.callrail_calls "
+                "order by id"
+            )
+        ).all()
+    assert [tuple(row) for row in contacts] == [("bad", None), ("good", "+14805552894")]
+    assert [tuple(row) for row in calls] == [("bad", None, None), ("good", "+14805552894", 10)]
