@@ -96,6 +96,8 @@ _VIABLE = rf"^(?:[0-9]{{2}}|{_NUMBER}(?:{_EXTENSION})?)$"
 #: Ten North American digits: area code and exchange start with 2-9.
 _NANP = "[2-9][0-9]{2}[2-9][0-9]{6}"
 
+#: PL/pgSQL rather than SQL: its steps run once each, on plans kept for the session, where a SQL
+#: function of the same steps (several queries deep) was planned again on every call.
 E164 = rf"""
 create or replace function integrations.e164(value text) returns text
 language plpgsql immutable parallel safe as $$
