@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from perfect_catch.connectors.callrail import CallRailClient
 from perfect_catch.integrations.db import connection
 from perfect_catch.integrations.ghl_sync import PullResult, write_rows
-from perfect_catch.integrations.phones import to_e164
+from perfect_catch.phones import to_e164
 from perfect_catch.warehouse.sync_state import get_state, save_watermark
 
 SOURCE = "callrail"

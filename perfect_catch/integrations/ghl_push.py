@@ -38,7 +38,7 @@ from perfect_catch.integrations.ghl_stages import (
     resolve_stages,
     status_of,
 )
-from perfect_catch.integrations.phones import to_e164
+from perfect_catch.phones import to_e164
 from perfect_catch.settings import Settings
 
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from perfect_catch.connectors.gohighlevel import GoHighLevelClient
 from perfect_catch.integrations.db import connection, write_reject
-from perfect_catch.integrations.phones import to_e164
+from perfect_catch.phones import to_e164
 from perfect_catch.warehouse.sync_state import get_state, save_watermark
 
 SOURCE = "gohighlevel"

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import orjson
 import sqlalchemy as sa
 
-from perfect_catch.messaging.phones import InvalidPhoneError, sms_number
+from perfect_catch.phones import InvalidPhoneError, require_e164
 from perfect_catch.settings import Channel
 
 Status = Literal[
@@ -144,7 +144,7 @@ def normalize_recipient(channel: str, to: str) -> str:
     """The canonical address: E.164 for SMS, lower-cased for email; or a clear error."""
     if channel == "sms":
         try:
-            return sms_number(to)
+            return require_e164(to)
         except InvalidPhoneError as exc:
             raise InvalidRecipientError(str(exc)) from None
     if channel == "email":

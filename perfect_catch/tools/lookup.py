@@ -11,16 +11,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from perfect_catch.phones import to_e164
 from perfect_catch.tools.errors import NotFoundError, ToolInputError
 
 _NON_DIGITS = re.compile(r"\D")
 
 
 def normalize_phone(phone: str) -> str:
-    """The ten national digits of a North-American number ('+1 (480) 555-2894' -> 4805552894)."""
+    """What a contact's E.164 must end with to match `phone`: the whole E.164 of a number in any
+    format ('+1 (480) 555-2894' -> +14805552894), or the digits of a partial one ('555-2894').
+
+    Contacts are compared by their E.164 (`integrations.e164`, the rule of `perfect_catch.phones`),
+    so a number typed in any format finds the contact stored in any other."""
+    number = to_e164(phone)
+    if number is not None:
+        return number
     digits = _NON_DIGITS.sub("", phone)
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
     if len(digits) < 7:
         raise ToolInputError(f"{phone!r} is not a phone number (need at least 7 digits)")
     return digits
@@ -64,7 +70,7 @@ def find_customers(
             """exists (select 1 from servicetitan.st_customer_contacts p
                where p.tenant_id = c.tenant_id and p.customer_id = c.id
                  and p.deleted_at is null
-                 and right(regexp_replace(p.value, '\\D', '', 'g'), :digits) = :phone)"""
+                 and right(integrations.e164(p.value), :digits) = :phone)"""
         )
         params["phone"] = normalize_phone(phone)
         params["digits"] = len(params["phone"])

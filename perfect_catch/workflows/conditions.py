@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from perfect_catch.messaging.consent import suppression_reason
-from perfect_catch.messaging.phones import InvalidPhoneError, sms_number
+from perfect_catch.phones import InvalidPhoneError, require_e164
 from perfect_catch.settings import WorkflowSettings
 
 Op = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains", "exists", "not_exists"]
@@ -230,7 +230,7 @@ def _customer_not_opted_out(conn: sa.Connection, scope: CheckScope, params: dict
         if customer.get("do_not_text"):
             return False
         try:
-            address = sms_number(customer.get("phone"))
+            address = require_e164(customer.get("phone"))
         except InvalidPhoneError:
             return True
     else:

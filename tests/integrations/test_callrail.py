@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from integration_support import TENANT, callrail_client
 
 from perfect_catch.integrations.callrail_sync import sync_callrail_calls
-from perfect_catch.integrations.phones import to_e164
+from perfect_catch.phones import to_e164
 
 FORMATS = [
     "+16025550100",

@@ -43,6 +43,7 @@ def test_lookup_customer_by_phone_in_any_format(world: World, customer: dict) ->
         f"+1{digits}",
         f"({digits[:3]}) {digits[3:6]}-{digits[6:]}",
         f"1.{digits[:3]}.{digits[3:6]}.{digits[6:]}",
+        f"{digits[3:6]}-{digits[6:]}",
     ]
     for phone in formats:
         found = world.ok("lookup_customer", {"phone": phone})
