@@ -1,5 +1,22 @@
 {#- Building blocks shared by the event models in models/events/. -#}
 
+{#- Every event type: the name of its model in models/events/ and its `event_type`, in the
+    order workflow_events unions them. Python reads the same list from
+    perfect_catch/warehouse/event_types.py; tests/dbt/test_event_types.py keeps the two equal. -#}
+{% macro event_types() -%}
+    {{ return([
+        'estimate_created',
+        'estimate_approved',
+        'estimate_rejected',
+        'job_created',
+        'job_completed',
+        'install_job_created',
+        'invoice_created',
+        'invoice_overdue',
+        'appointment_created',
+    ]) }}
+{%- endmacro %}
+
 {#- The instant events are evaluated at: var `as_of`, else the database's current time. -#}
 {% macro as_of() -%}
     {%- if var('as_of', none) -%}
