@@ -177,15 +177,15 @@
     )
 {%- endmacro %}
 
-{#- Whether a job is install work: its job type or business unit matches one of the configured
-    ILIKE patterns (vars install_job_type_patterns, install_business_unit_patterns). -#}
+{#- Whether a job is install work: SQL function integrations.is_install_work (a migration; the
+    GoHighLevel push calls it too) with the configured ILIKE patterns (vars
+    install_job_type_patterns, install_business_unit_patterns). -#}
 {% macro is_install_job(job_type_name, business_unit_name) -%}
-    (
-        coalesce({{ job_type_name }} ilike any ({{ _patterns('install_job_type_patterns') }}), false)
-        or coalesce(
-            {{ business_unit_name }} ilike any ({{ _patterns('install_business_unit_patterns') }}),
-            false
-        )
+    integrations.is_install_work(
+        {{ job_type_name }},
+        {{ business_unit_name }},
+        {{ _patterns('install_job_type_patterns') }},
+        {{ _patterns('install_business_unit_patterns') }}
     )
 {%- endmacro %}
 
