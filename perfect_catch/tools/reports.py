@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from perfect_catch.tools import lookup
 from perfect_catch.tools.context import ToolContext
-from perfect_catch.tools.errors import ToolInputError
+from perfect_catch.tools.errors import ToolInputError, ToolUnavailable
 from perfect_catch.tools.registry import tool
 from perfect_catch.tools.scheduling import technician_hours
 from perfect_catch.warehouse.catalog import ENTITIES
@@ -107,6 +108,11 @@ def ar_aging(context: ToolContext, params: AgingInput) -> dict[str, Any]:
     tenant_id = context.tenant(params.tenant_id)
     as_of = params.as_of or datetime.now(UTC)
     with context.engine.connect() as conn:
+        if conn.execute(sa.text("select to_regclass('marts.invoices')")).scalar() is None:
+            raise ToolUnavailable(
+                "ar_aging reads dbt's marts.invoices, which is not built yet: run "
+                "`perfect-catch dbt build` (or wait for the marts' schedule)"
+            )
         buckets = lookup.rows(
             conn,
             """select public.ar_aging_bucket(days) as bucket, count(*) as invoices,

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import sqlalchemy as sa
+
+from perfect_catch.settings import load_settings
+from perfect_catch.tools import reports
+from perfect_catch.tools.context import ToolContext
+from perfect_catch.tools.errors import ToolUnavailable
 
 if TYPE_CHECKING:
     from tests.mcp.conftest import World
@@ -274,6 +280,20 @@ def test_ar_aging_ages_at_the_instant_asked_about(world: World) -> None:
     )
     assert covered > 0
     assert late["total_outstanding"] < float(raw)
+
+
+def test_ar_aging_names_the_mart_it_needs_when_dbt_has_not_built_it(
+    engine: sa.Engine, database_url: str
+) -> None:
+    """On a migrated warehouse where dbt has not run yet."""
+    settings = load_settings(database_url=database_url, st_tenant_ids=[1])
+    context = ToolContext(engine=engine, settings=settings, st_client_factory=_no_client)
+    with pytest.raises(ToolUnavailable, match=r"marts\.invoices.*dbt build"):
+        reports.ar_aging(context, reports.AgingInput())
+
+
+def _no_client(tenant_id: int) -> Any:
+    raise AssertionError("ar_aging must not call ServiceTitan")
 
 
 def test_sync_health_flags_rejects_and_staleness(make_world) -> None:
