@@ -1,5 +1,22 @@
 {#- Building blocks shared by the event models in models/events/. -#}
 
+{#- Every event type: the name of its model in models/events/ and its `event_type`, in the
+    order workflow_events unions them. Python reads the same list from
+    perfect_catch/warehouse/event_types.py; tests/dbt/test_event_types.py keeps the two equal. -#}
+{% macro event_types() -%}
+    {{ return([
+        'estimate_created',
+        'estimate_approved',
+        'estimate_rejected',
+        'job_created',
+        'job_completed',
+        'install_job_created',
+        'invoice_created',
+        'invoice_overdue',
+        'appointment_created',
+    ]) }}
+{%- endmacro %}
+
 {#- The instant events are evaluated at: var `as_of`, else the database's current time. -#}
 {% macro as_of() -%}
     {%- if var('as_of', none) -%}
@@ -160,15 +177,15 @@
     )
 {%- endmacro %}
 
-{#- Whether a job is install work: its job type or business unit matches one of the configured
-    ILIKE patterns (vars install_job_type_patterns, install_business_unit_patterns). -#}
+{#- Whether a job is install work: SQL function integrations.is_install_work (a migration; the
+    GoHighLevel push calls it too) with the configured ILIKE patterns (vars
+    install_job_type_patterns, install_business_unit_patterns). -#}
 {% macro is_install_job(job_type_name, business_unit_name) -%}
-    (
-        coalesce({{ job_type_name }} ilike any ({{ _patterns('install_job_type_patterns') }}), false)
-        or coalesce(
-            {{ business_unit_name }} ilike any ({{ _patterns('install_business_unit_patterns') }}),
-            false
-        )
+    integrations.is_install_work(
+        {{ job_type_name }},
+        {{ business_unit_name }},
+        {{ _patterns('install_job_type_patterns') }},
+        {{ _patterns('install_business_unit_patterns') }}
     )
 {%- endmacro %}
 

@@ -1,9 +1,5 @@
 {#- Every event of every event model reached the unified relation the workflow sensor reads. -#}
-{%- set event_models = [
-    'estimate_created', 'estimate_approved', 'estimate_rejected',
-    'job_created', 'job_completed', 'install_job_created',
-    'invoice_created', 'invoice_overdue', 'appointment_created',
-] %}
+{%- set event_models = event_types() %}
 with
 
 all_events as (

@@ -70,6 +70,16 @@ class ReconcileResult:
         return {"counts": self.counts, "failures": len(self.failures)}
 
 
+INSTALL_JOINS = (
+    "left join servicetitan.st_job_types t on t.tenant_id = j.tenant_id and t.id = j.job_type_id "
+    "left join servicetitan.st_business_units b "
+    "on b.tenant_id = j.tenant_id and b.id = j.business_unit_id"
+)
+INSTALL_WORK = "integrations.is_install_work(t.name, b.name, %s, %s)"
+"""Whether job `j` (with `INSTALL_JOINS`) is install work: the SQL function dbt's
+`install_job_created` event uses too, given the job type and business unit patterns."""
+
+
 class _Skip(Exception):
     """A push that has nothing to do (no phone or email, not an install job, ...)."""
 
@@ -103,7 +113,6 @@ class GhlPusher:
         self._now = now or (lambda: datetime.now(UTC))
         self._stage_map: StageMap | None = None
         self._opportunities: dict[str, dict[str, Any]] | None = None
-        self._install: tuple[set[int], set[int]] | None = None
 
     @property
     def stage_map(self) -> StageMap:
@@ -377,46 +386,21 @@ class GhlPusher:
         outcome, detail = self._move(lead, "APPOINTMENT_SCHEDULED", None)
         return PushOutcome("appointment", appointment_id, outcome, lead["id"], detail)
 
-    def _install_ids(self, conn: psycopg.Connection) -> tuple[set[int], set[int]]:
-        if self._install is None:
-            units = list(self.config.install_business_units)
-            types = list(self.config.install_job_types)
-            unit_ids = {
-                r["id"]
-                for r in self._all(
-                    conn,
-                    "select id from servicetitan.st_business_units "
-                    "where tenant_id = %s and name ilike any(%s)",
-                    (self.tenant_id, units),
-                )
-            }
-            type_ids = {
-                r["id"]
-                for r in self._all(
-                    conn,
-                    "select id from servicetitan.st_job_types "
-                    "where tenant_id = %s and name ilike any(%s)",
-                    (self.tenant_id, types),
-                )
-            }
-            self._install = (unit_ids, type_ids)
-        return self._install
+    def _install_patterns(self) -> tuple[list[str], list[str]]:
+        """The parameters of `INSTALL_WORK`: job type patterns, then business unit patterns."""
+        return list(self.config.install_job_types), list(self.config.install_business_units)
 
     def _install_job(self, conn: psycopg.Connection, estimate: dict[str, Any]) -> dict | None:
         """The install job sold from this estimate (by ST's own links), if there is one."""
-        unit_ids, type_ids = self._install_ids(conn)
-        if not unit_ids and not type_ids:
-            return None
         jobs = self._all(
             conn,
-            "select id, job_status, business_unit_id, job_type_id from servicetitan.st_jobs "
-            "where tenant_id = %s and deleted_at is null "
-            "and (id = %s or created_from_estimate_id = %s) order by id",
-            (self.tenant_id, estimate["job_id"], estimate["id"]),
+            f"select j.id, j.job_status, {INSTALL_WORK} as is_install "
+            f"from servicetitan.st_jobs j {INSTALL_JOINS} "
+            "where j.tenant_id = %s and j.deleted_at is null "
+            "and (j.id = %s or j.created_from_estimate_id = %s) order by j.id",
+            (*self._install_patterns(), self.tenant_id, estimate["job_id"], estimate["id"]),
         )
-        installs = [
-            j for j in jobs if j["business_unit_id"] in unit_ids or j["job_type_id"] in type_ids
-        ]
+        installs = [j for j in jobs if j["is_install"]]
         created_from = [j for j in installs if j["id"] != estimate["job_id"]]
         return (created_from or installs or [None])[0]
 
@@ -533,14 +517,14 @@ class GhlPusher:
     def _push_job(self, conn: psycopg.Connection, job_id: int) -> PushOutcome:
         job = self._one(
             conn,
-            "select id, business_unit_id, job_type_id, created_from_estimate_id "
-            "from servicetitan.st_jobs where tenant_id = %s and id = %s and deleted_at is null",
-            (self.tenant_id, job_id),
+            f"select j.id, j.created_from_estimate_id, {INSTALL_WORK} as is_install "
+            f"from servicetitan.st_jobs j {INSTALL_JOINS} "
+            "where j.tenant_id = %s and j.id = %s and j.deleted_at is null",
+            (*self._install_patterns(), self.tenant_id, job_id),
         )
         if job is None:
             raise _Skip(f"job {job_id} is not in the warehouse")
-        unit_ids, type_ids = self._install_ids(conn)
-        if job["business_unit_id"] not in unit_ids and job["job_type_id"] not in type_ids:
+        if not job["is_install"]:
             raise _Skip(f"job {job_id} is not an install job")
         estimates = self._all(
             conn,
@@ -628,11 +612,10 @@ def reconcile_ghl(
     pusher.prefetch_opportunities()
     with connection(engine) as conn:
         ids = _ids_to_reconcile(conn, int(tenant_id), client.location_id, since)
-        unit_ids, type_ids = pusher._install_ids(conn)
         jobs = conn.execute(
-            "select id from servicetitan.st_jobs where tenant_id = %s and id = any(%s) "
-            "and (business_unit_id = any(%s) or job_type_id = any(%s)) order by id",
-            (int(tenant_id), ids["jobs"], list(unit_ids), list(type_ids)),
+            f"select j.id from servicetitan.st_jobs j {INSTALL_JOINS} "
+            f"where j.tenant_id = %s and j.id = any(%s) and {INSTALL_WORK} order by j.id",
+            (int(tenant_id), ids["jobs"], *pusher._install_patterns()),
         ).fetchall()
         ids["jobs"] = [row[0] for row in jobs]
     result = ReconcileResult()

@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from perfect_catch.tools import lookup
 from perfect_catch.tools.context import ToolContext
-from perfect_catch.tools.errors import ToolInputError
+from perfect_catch.tools.errors import ToolInputError, ToolUnavailable
 from perfect_catch.tools.registry import tool
 from perfect_catch.tools.scheduling import technician_hours
 from perfect_catch.warehouse.catalog import ENTITIES
@@ -102,38 +103,34 @@ class AgingInput(BaseModel):
 @tool("ar_aging", read_only=True, idempotent=True, title="Accounts receivable aging")
 def ar_aging(context: ToolContext, params: AgingInput) -> dict[str, Any]:
     """Unpaid invoice balances by days past due (current, 1-30, 31-60, 61-90, over 90), and
-    the customers who owe the most."""
+    the customers who owe the most. Reads dbt's `marts.invoices` (what is owed) and ages it
+    with the SQL functions the marts use (`public.days_past_due`, `public.ar_aging_bucket`)."""
     tenant_id = context.tenant(params.tenant_id)
     as_of = params.as_of or datetime.now(UTC)
     with context.engine.connect() as conn:
+        if conn.execute(sa.text("select to_regclass('marts.invoices')")).scalar() is None:
+            raise ToolUnavailable(
+                "ar_aging reads dbt's marts.invoices, which is not built yet: run "
+                "`perfect-catch dbt build` (or wait for the marts' schedule)"
+            )
         buckets = lookup.rows(
             conn,
-            """select bucket, count(*) as invoices, sum(balance) as balance
-               from (select balance,
-                       case when due_date is null or due_date >= :as_of then 'current'
-                            when :as_of - due_date <= interval '30 days' then '1-30'
-                            when :as_of - due_date <= interval '60 days' then '31-60'
-                            when :as_of - due_date <= interval '90 days' then '61-90'
-                            else 'over 90' end as bucket
-                     from servicetitan.st_invoices
-                     where tenant_id = :t and deleted_at is null and balance > 0
-                       and invoice_date <= :as_of) i
-               group by bucket
-               order by array_position(array['current','1-30','31-60','61-90','over 90'],
-                                       bucket)""",
+            """select public.ar_aging_bucket(days) as bucket, count(*) as invoices,
+                      sum(balance_due) as balance
+               from (select balance_due, public.days_past_due(due_at, :as_of) as days
+                     from marts.invoices
+                     where tenant_id = :t and balance_due > 0 and invoiced_at <= :as_of) i
+               group by 1 order by min(days)""",
             t=tenant_id,
             as_of=as_of,
         )
         debtors = lookup.rows(
             conn,
-            """select i.customer_id, c.name as customer_name, count(*) as invoices,
-                      sum(i.balance) as balance, min(i.due_date) as oldest_due
-               from servicetitan.st_invoices i
-               left join servicetitan.st_customers c
-                 on c.tenant_id = i.tenant_id and c.id = i.customer_id
-               where i.tenant_id = :t and i.deleted_at is null and i.balance > 0
-                 and i.invoice_date <= :as_of
-               group by i.customer_id, c.name order by balance desc limit :top""",
+            """select customer_id, max(customer_name) as customer_name, count(*) as invoices,
+                      sum(balance_due) as balance, min(due_at) as oldest_due
+               from marts.invoices
+               where tenant_id = :t and balance_due > 0 and invoiced_at <= :as_of
+               group by customer_id order by balance desc limit :top""",
             t=tenant_id,
             as_of=as_of,
             top=params.top_customers,

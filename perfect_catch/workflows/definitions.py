@@ -32,20 +32,10 @@ from pydantic import (
     model_validator,
 )
 
+from perfect_catch.warehouse.event_types import EventType
 from perfect_catch.workflows import conditions as cond
 from perfect_catch.workflows import placeholders, templates
 
-EventType = Literal[
-    "estimate_created",
-    "estimate_approved",
-    "estimate_rejected",
-    "job_created",
-    "job_completed",
-    "install_job_created",
-    "invoice_created",
-    "invoice_overdue",
-    "appointment_created",
-]
 #: Registry tools that write through the outbox; any other tool an agent uses must be read-only.
 MESSAGING_TOOLS = frozenset({"send_sms", "send_email"})
 

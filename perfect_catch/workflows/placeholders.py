@@ -18,21 +18,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from perfect_catch.settings import WorkflowSettings
-
-EVENT_TYPES: tuple[str, ...] = (
-    "estimate_created",
-    "estimate_approved",
-    "estimate_rejected",
-    "job_created",
-    "job_completed",
-    "install_job_created",
-    "invoice_created",
-    "invoice_overdue",
-    "appointment_created",
-)
+from perfect_catch.warehouse.event_types import EventType
 
 _COMMON_ROOTS = frozenset({"customer", "event", "payload", "is_backfill", "timezone"})
-EVENT_ROOTS: dict[str, frozenset[str]] = {
+EVENT_ROOTS: dict[EventType, frozenset[str]] = {
     "estimate_created": _COMMON_ROOTS | {"estimate"},
     "estimate_approved": _COMMON_ROOTS | {"estimate"},
     "estimate_rejected": _COMMON_ROOTS | {"estimate"},
@@ -43,6 +32,7 @@ EVENT_ROOTS: dict[str, frozenset[str]] = {
     "invoice_overdue": _COMMON_ROOTS | {"invoice", "threshold_days"},
     "appointment_created": _COMMON_ROOTS | {"appointment", "job"},
 }
+"""The payload roots of each event type (what its dbt model puts in `payload`)."""
 
 
 class PlaceholderError(ValueError):

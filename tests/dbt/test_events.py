@@ -10,19 +10,9 @@ from typing import Any
 import pytest
 
 from perfect_catch.simulators.servicetitan.timefmt import format_date, parse_instant, ticks_of
+from perfect_catch.warehouse.event_types import EVENT_TYPES
 
 THRESHOLDS = (1, 7, 14, 30)
-EVENT_TYPES = (
-    "estimate_created",
-    "estimate_approved",
-    "estimate_rejected",
-    "job_created",
-    "job_completed",
-    "install_job_created",
-    "invoice_created",
-    "invoice_overdue",
-    "appointment_created",
-)
 Key = tuple[str, int, int | None]
 
 

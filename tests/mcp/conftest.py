@@ -20,6 +20,7 @@ from perfect_catch.connectors.servicetitan import ServiceTitanClient
 from perfect_catch.settings import Settings, load_settings
 from perfect_catch.simulators.server import SimulatorServer
 from perfect_catch.tools.context import ToolContext
+from perfect_catch.warehouse import dbt_runner
 from perfect_catch.warehouse.catalog import ENTITIES
 from perfect_catch.warehouse.embedded import EmbeddedServer
 from perfect_catch.warehouse.engine import create_engine
@@ -27,6 +28,8 @@ from perfect_catch.warehouse.sync import sync_entity
 
 MIGRATED_TEMPLATE = "pc_template"
 SEEDED_TEMPLATE = "pc_tools_seeded"
+MART_MODELS = ("+invoices",)
+"""dbt selections built into the seeded database: what the tools read from dbt."""
 
 
 def _url(server: EmbeddedServer, database: str) -> str:
@@ -118,15 +121,24 @@ def st_sim() -> Iterator[SimulatorServer]:
 
 
 @pytest.fixture(scope="session")
-def seeded_template(pg_server: EmbeddedServer, st_sim: SimulatorServer) -> str:
-    """A database at head holding a full sync of the simulator, used as a template."""
+def seeded_template(
+    pg_server: EmbeddedServer, st_sim: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A database at head holding a full sync of the simulator and the dbt relations the
+    report tools read (`MART_MODELS`), used as a template."""
     admin = _admin(pg_server)
     with admin.connect() as conn:
         conn.execute(sa.text(f'drop database if exists "{SEEDED_TEMPLATE}" with (force)'))
         conn.execute(sa.text(f'create database "{SEEDED_TEMPLATE}" template "{MIGRATED_TEMPLATE}"'))
-    engine = create_engine(_url(pg_server, SEEDED_TEMPLATE))
-    seed(engine, settings_for(st_sim, _url(pg_server, SEEDED_TEMPLATE)))
+    url = _url(pg_server, SEEDED_TEMPLATE)
+    engine = create_engine(url)
+    settings = settings_for(st_sim, url)
+    seed(engine, settings)
     engine.dispose()
+    target = tmp_path_factory.mktemp("tools_dbt_target")
+    dbt_runner.invoke(
+        ["run", "--select", *MART_MODELS], settings, url=url, target_path=target, in_process=True
+    ).check()
     admin.dispose()
     return SEEDED_TEMPLATE
 

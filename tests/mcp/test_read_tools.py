@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import sqlalchemy as sa
+
+from perfect_catch.settings import load_settings
+from perfect_catch.tools import reports
+from perfect_catch.tools.context import ToolContext
+from perfect_catch.tools.errors import ToolUnavailable
 
 if TYPE_CHECKING:
     from tests.mcp.conftest import World
@@ -204,16 +210,7 @@ def test_reports(world: World) -> None:
     }
     assert pipeline["jobs_by_status"]
 
-    aging = world.ok("ar_aging", {"as_of": "2025-06-01T00:00:00Z"})
-    assert aging["total_outstanding"] == pytest.approx(
-        float(
-            world.scalar(
-                "select sum(balance) from servicetitan.st_invoices "
-                "where balance > 0 and invoice_date <= '2025-06-01'"
-            )
-        )
-    )
-    assert [b["bucket"] for b in aging["buckets"]][0] in ("current", "1-30", "31-60", "61-90")
+    assert_ar_aging(world, datetime(2025, 6, 1, tzinfo=UTC))
 
     utilization = world.ok(
         "technician_utilization", {"start_date": "2024-01-01", "end_date": "2024-12-31"}
@@ -232,6 +229,72 @@ def test_reports(world: World) -> None:
     assert health["healthy"], health["problems"]
     jobs = next(e for e in health["entities"] if e["entity"] == "jobs")
     assert jobs["live_rows"] == world.scalar("select count(*) from servicetitan.st_jobs")
+
+
+AGING_BUCKETS = (("current", 0), ("1-30", 30), ("31-60", 60), ("61-90", 90), ("over 90", None))
+
+
+def assert_ar_aging(world: World, as_of: datetime) -> None:
+    """The report's buckets hold what `marts.invoices` says is owed, aged at `as_of` (not at
+    the instant the marts were built), by whole days past due."""
+    aging = world.ok("ar_aging", {"as_of": as_of.isoformat()})
+    owed = world.rows(
+        "select balance_due, due_at from marts.invoices "
+        "where balance_due > 0 and invoiced_at <= :as_of",
+        as_of=as_of,
+    )
+    assert owed
+    expected: dict[str, list] = {}
+    for row in owed:
+        days = (as_of - row["due_at"]).days if row["due_at"] and row["due_at"] < as_of else 0
+        name = next(n for n, last in AGING_BUCKETS if last is None or days <= last)
+        expected.setdefault(name, []).append(float(row["balance_due"]))
+    order = [name for name, _ in AGING_BUCKETS if name in expected]
+    assert [b["bucket"] for b in aging["buckets"]] == order
+    for bucket in aging["buckets"]:
+        assert bucket["invoices"] == len(expected[bucket["bucket"]])
+        assert bucket["balance"] == pytest.approx(sum(expected[bucket["bucket"]]))
+    assert aging["total_outstanding"] == pytest.approx(sum(map(sum, expected.values())))
+    assert sum(c["invoices"] for c in aging["top_customers"]) <= len(owed)
+
+
+def test_ar_aging_ages_at_the_instant_asked_about(world: World) -> None:
+    """Invoices are aged at `as_of`: a later instant moves balances to older buckets, and an
+    invoice ServiceTitan still shows a balance on but whose payments cover it is not owed."""
+    newest_due = world.scalar("select max(due_at) from marts.invoices where balance_due > 0")
+    assert_ar_aging(world, newest_due + timedelta(days=10))
+    on_due_date = world.ok("ar_aging", {"as_of": newest_due.isoformat()})
+    ten_days_late = world.ok("ar_aging", {"as_of": (newest_due + timedelta(days=10)).isoformat()})
+    late = world.ok("ar_aging", {"as_of": "2026-03-01T00:00:00Z"})
+    assert on_due_date["buckets"][0]["bucket"] == "current"
+    assert "current" not in [b["bucket"] for b in ten_days_late["buckets"]]
+    assert "1-30" in [b["bucket"] for b in ten_days_late["buckets"]]
+    assert [b["bucket"] for b in late["buckets"]] == ["over 90"]
+    covered = world.scalar(
+        "select count(*) from servicetitan.st_invoices i join marts.invoices m"
+        " on m.tenant_id = i.tenant_id and m.invoice_id = i.id"
+        " where i.balance > 0 and m.balance_due = 0 and i.invoice_date <= '2026-03-01'"
+    )
+    raw = world.scalar(
+        "select sum(balance) from servicetitan.st_invoices"
+        " where balance > 0 and invoice_date <= '2026-03-01'"
+    )
+    assert covered > 0
+    assert late["total_outstanding"] < float(raw)
+
+
+def test_ar_aging_names_the_mart_it_needs_when_dbt_has_not_built_it(
+    engine: sa.Engine, database_url: str
+) -> None:
+    """On a migrated warehouse where dbt has not run yet."""
+    settings = load_settings(database_url=database_url, st_tenant_ids=[1])
+    context = ToolContext(engine=engine, settings=settings, st_client_factory=_no_client)
+    with pytest.raises(ToolUnavailable, match=r"marts\.invoices.*dbt build"):
+        reports.ar_aging(context, reports.AgingInput())
+
+
+def _no_client(tenant_id: int) -> Any:
+    raise AssertionError("ar_aging must not call ServiceTitan")
 
 
 def test_sync_health_flags_rejects_and_staleness(make_world) -> None:

@@ -16,17 +16,7 @@
     ],
 ) }}
 
-{%- set event_models = [
-    'estimate_created',
-    'estimate_approved',
-    'estimate_rejected',
-    'job_created',
-    'job_completed',
-    'install_job_created',
-    'invoice_created',
-    'invoice_overdue',
-    'appointment_created',
-] %}
+{%- set event_models = event_types() %}
 
 {#- The newest `emitted_at` copied so far, read first and written into the query as a
     constant: with a subquery there PostgreSQL cannot tell how many rows pass the filter,

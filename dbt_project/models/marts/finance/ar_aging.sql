@@ -15,14 +15,10 @@ final as (
         max(customer_name) as customer_name,
         count(*) as open_invoice_count,
         sum(balance_due) as total_due,
-        coalesce(sum(balance_due) filter (where days_past_due = 0), 0) as current_due,
-        coalesce(sum(balance_due) filter (where days_past_due between 1 and 30), 0)
-            as past_due_1_30,
-        coalesce(sum(balance_due) filter (where days_past_due between 31 and 60), 0)
-            as past_due_31_60,
-        coalesce(sum(balance_due) filter (where days_past_due between 61 and 90), 0)
-            as past_due_61_90,
-        coalesce(sum(balance_due) filter (where days_past_due > 90), 0) as past_due_over_90,
+        {%- for b in ar_aging_buckets() %}
+        coalesce(sum(balance_due) filter (where aging_bucket = '{{ b.bucket }}'), 0)
+            as {{ b.column }},
+        {%- endfor %}
         max(days_past_due) as oldest_days_past_due
 
     from open_invoices

@@ -53,8 +53,8 @@ final as (
         case when balances.balance_due = 0
             then coalesce(balances.last_payment_at, balances.st_paid_at)
         end as paid_at,
-        case when balances.balance_due > 0 and balances.due_at < {{ as_of() }}
-            then extract(day from {{ as_of() }} - balances.due_at)::int
+        case when balances.balance_due > 0
+            then public.days_past_due(balances.due_at, {{ as_of() }})
             else 0
         end as days_past_due,
         balances.created_at
@@ -63,6 +63,15 @@ final as (
     left join customers using (tenant_id, customer_id)
     where balances.is_active
 
+),
+
+aged as (
+
+    select
+        final.*,
+        public.ar_aging_bucket(final.days_past_due) as aging_bucket
+    from final
+
 )
 
-select * from final
+select * from aged
