@@ -166,7 +166,7 @@ def simulate(
 def workflows_list(ctx: typer.Context) -> None:
     """List the workflow definitions with their trigger, version and whether they are on."""
     from perfect_catch.warehouse.engine import get_engine
-    from perfect_catch.workflows.engine import sync_from_files
+    from perfect_catch.workflows.passes import sync_from_files
 
     settings = _settings(ctx)
     _require_current_schema(settings)
@@ -187,7 +187,7 @@ def workflows_list(ctx: typer.Context) -> None:
 def _set_workflow(ctx: typer.Context, name: str, enabled: bool) -> None:
     from perfect_catch.warehouse.engine import get_engine
     from perfect_catch.workflows.definitions import WorkflowNotFoundError, set_enabled
-    from perfect_catch.workflows.engine import sync_from_files
+    from perfect_catch.workflows.passes import sync_from_files
 
     settings = _settings(ctx)
     _require_current_schema(settings)

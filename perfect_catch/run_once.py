@@ -74,7 +74,7 @@ def _dbt(settings: Settings) -> str:
 
 def _workflows(settings: Settings) -> str:
     from perfect_catch.warehouse.engine import get_engine
-    from perfect_catch.workflows.engine import process_events_once
+    from perfect_catch.workflows.passes import process_events_once
 
     return process_events_once(get_engine(settings), settings).line()
 

@@ -186,14 +186,14 @@ def test_no_import_cycles() -> None:
 @pytest.mark.parametrize(
     ("source", "target", "broken"),
     [
-        ("perfect_catch.tools.lookup", "perfect_catch.workflows.engine", True),
+        ("perfect_catch.tools.lookup", "perfect_catch.workflows.running", True),
         ("perfect_catch.simulators.server", "perfect_catch.streaming", True),
         ("perfect_catch.messaging.outbox", "perfect_catch.integrations.ghl_sync", True),
         ("perfect_catch.messaging.outbox", "perfect_catch.phones", False),
         ("perfect_catch.phones", "perfect_catch.settings", False),
         ("perfect_catch.phones", "perfect_catch.connectors.http", True),
         ("perfect_catch.warehouse.sync", "perfect_catch.defs.servicetitan", True),
-        ("perfect_catch.workflows.engine", "perfect_catch.tools.registry", False),
+        ("perfect_catch.workflows.running", "perfect_catch.tools.registry", False),
         ("mcp_server.server", "perfect_catch.tools", False),
         ("perfect_catch.cli", "perfect_catch.simulators", False),
         ("perfect_catch.cli", "perfect_catch.run_once", False),

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 import orjson
 import sqlalchemy as sa
 
-from perfect_catch.workflows.engine import due_instances, match_events, sync_from_files
+from perfect_catch.workflows.matching import match_events
+from perfect_catch.workflows.passes import sync_from_files
+from perfect_catch.workflows.running import due_instances
 
 NOW = datetime(2030, 6, 4, 16, 0, tzinfo=UTC)
 EVENTS_DDL = (

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from perfect_catch.messaging.dispatcher import DispatchResult, dispatch_due
+from perfect_catch.messaging.dispatch_result import DispatchResult
+from perfect_catch.messaging.dispatcher import dispatch_due
 from perfect_catch.messaging.outbox import OutboxEntry, enqueue
 from perfect_catch.messaging.providers import Providers
 from perfect_catch.settings import MessagingSettings, Settings, load_settings

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from messaging_world import CUSTOMER_E164, NOON, Messaging
 
-from perfect_catch.messaging import dispatcher
+from perfect_catch.messaging import sending
 from perfect_catch.messaging.outbox import release_unknown
 from perfect_catch.messaging.providers import ProviderRefusal
 
@@ -73,15 +73,15 @@ def test_a_crash_between_sent_and_recorded_never_sends_a_second_message(
     world: Messaging, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world.enqueue("crash")
-    real_record = dispatcher._record_sent
+    real_record = sending.record_sent
 
     def die(*args, **kwargs):
         raise SystemExit("killed after the provider accepted the message")
 
-    monkeypatch.setattr(dispatcher, "_record_sent", die)
+    monkeypatch.setattr(sending, "record_sent", die)
     with pytest.raises(SystemExit):
         world.dispatch()
-    monkeypatch.setattr(dispatcher, "_record_sent", real_record)
+    monkeypatch.setattr(sending, "record_sent", real_record)
     assert world.row("crash")["status"] == "sending"
     assert len(world.sms_to()) == 1
     # A pass before the claim timeout leaves the row alone; one after reconciles it.
@@ -127,15 +127,15 @@ def test_an_email_crash_is_reconciled_from_sendgrid(
     if not events_received:  # only the Email Activity API can tell
         world.sendgrid.event_webhook_url = ""
     world.enqueue("mail-crash", channel="email", to="jo@example.com", subject="Estimate")
-    real_record = dispatcher._record_sent
+    real_record = sending.record_sent
 
     def die(*args, **kwargs):
         raise SystemExit("killed after SendGrid accepted the mail")
 
-    monkeypatch.setattr(dispatcher, "_record_sent", die)
+    monkeypatch.setattr(sending, "record_sent", die)
     with pytest.raises(SystemExit):
         world.dispatch()
-    monkeypatch.setattr(dispatcher, "_record_sent", real_record)
+    monkeypatch.setattr(sending, "record_sent", real_record)
     result = world.dispatch(now=NOON + timedelta(minutes=10))
     assert result.reconciled == 1 and result.sent == 0
     (mail_id,) = world.sendgrid.mails

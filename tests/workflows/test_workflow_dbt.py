@@ -14,7 +14,7 @@ from perfect_catch.simulators.server import SimulatorServer
 from perfect_catch.warehouse import dbt_runner
 from perfect_catch.warehouse.catalog import ENTITIES
 from perfect_catch.warehouse.sync import sync_entity
-from perfect_catch.workflows.engine import process_events_once
+from perfect_catch.workflows.passes import process_events_once
 from perfect_catch.workflows.runtime import Services
 
 

@@ -3,6 +3,7 @@ conditions are checked again before every step and waits land on the right insta
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -11,7 +12,10 @@ from workflow_support import E164, NOON, TENANT, Flow, hours, make_flow
 
 from perfect_catch.messaging.consent import record_consent
 from perfect_catch.workflows.definitions import set_enabled
-from perfect_catch.workflows.engine import TERMINAL, InstanceResult, process_events_once
+from perfect_catch.workflows.matching import MatchResult
+from perfect_catch.workflows.passes import process_events_once
+from perfect_catch.workflows.progress import match_new_events, read_cursor
+from perfect_catch.workflows.running import TERMINAL, InstanceResult
 from perfect_catch.workflows.steps.wait import next_local_time
 
 
@@ -341,3 +345,32 @@ def test_payment_reminder_wording_follows_the_threshold(flow: Flow) -> None:
     ]
     assert "was due yesterday" in messages[0]["body"]
     assert "30 days past due" in messages[1]["body"] and "$250" in messages[1]["body"]
+
+
+def test_paths_matching_at_once_take_turns_on_the_one_cursor(engine: sa.Engine) -> None:
+    """Four walkers at once (small batches): every event is matched by exactly one of them."""
+    flow = make_flow(engine, workflow_event_batch=2)
+    try:
+        flow.add_customer()
+        for n in range(10):
+            flow.add_estimate(9500 + n)
+            flow.estimate_created(9500 + n, NOON - hours(3), 1000.0 + n)
+        start = threading.Barrier(4)
+        results: list[MatchResult] = []
+
+        def walk() -> None:
+            start.wait()
+            results.append(match_new_events(flow.engine, flow.settings, now=NOON))
+
+        walkers = [threading.Thread(target=walk) for _ in range(4)]
+        for walker in walkers:
+            walker.start()
+        for walker in walkers:
+            walker.join()
+        assert len(results) == 4
+        assert sum(r.events for r in results) == 10
+        reported = [i for r in results for i in r.instances]
+        assert sum(r.created for r in results) == len(reported) == len(set(reported)) == 20
+        assert read_cursor(flow.engine) == 10 and {r.cursor for r in results} == {10}
+    finally:
+        flow.services.close()

@@ -1,6 +1,6 @@
-"""The Dagster wiring: the event sensor advances its cursor and requests one run per instance
-(run_key = instance id), disabled workflows do not match, the due sensor resumes waits, and the
-job runs an instance."""
+"""The Dagster wiring: the event sensor advances the engine's one cursor and requests one run per
+instance (run_key = instance id), disabled workflows do not match, the due sensor resumes waits,
+the job runs an instance, and the sensor, the event lane and run-once share their progress."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from perfect_catch.defs.workflows.jobs import run_config, workflow_instance_job
 from perfect_catch.defs.workflows.sensors import workflow_due_sensor, workflow_events_sensor
 from perfect_catch.settings import load_settings
 from perfect_catch.workflows.definitions import set_enabled
+from perfect_catch.workflows.passes import process_events_once, start_new_instances
+from perfect_catch.workflows.progress import read_cursor
 
 
 def _resources(flow: Flow) -> dict[str, object]:
@@ -159,6 +161,55 @@ def test_the_job_sends_the_messages_it_queued_without_waiting_for_the_outbox_pas
     assert _op_metadata(outcome)["messages_sent_now"] == 1
     [texted] = simulator.system("twilio").outbound()
     assert texted["sid"] == provider_id
+
+
+def _instances_per_event(flow: Flow) -> dict[str, list[str]]:
+    rows = flow.rows(
+        "select event_id, definition_name from automation.workflow_instances order by id"
+    )
+    started: dict[str, list[str]] = {}
+    for row in rows:
+        started.setdefault(row["event_id"], []).append(row["definition_name"])
+    return {event: sorted(names) for event, names in started.items()}
+
+
+def test_the_sensor_the_event_lane_and_run_once_walk_one_cursor(flow: Flow) -> None:
+    """An event matched by one path is not walked again by another, and none is missed."""
+    now = datetime.now(UTC)
+    flow.add_customer()
+    both = ["estimate_followup", "estimate_sent"]
+
+    flow.add_estimate(9301)
+    first = flow.estimate_created(9301, now - timedelta(hours=3))
+    by_sensor = _evaluate(workflow_events_sensor, flow)
+    assert by_sensor.cursor == "1" and len(by_sensor.run_requests) == 2
+    assert read_cursor(flow.engine) == 1
+    lane, ran = start_new_instances(flow.engine, flow.settings, now)
+    assert (lane.events, lane.instances_created, ran, lane.cursor) == (0, 0, [], 1)
+
+    flow.add_estimate(9302)
+    second = flow.estimate_created(9302, now - timedelta(hours=2))
+    lane, ran = start_new_instances(flow.engine, flow.settings, now)
+    assert (lane.events, lane.instances_created, len(ran), lane.cursor) == (1, 2, 2, 2)
+    # A sensor without a Dagster cursor of its own (or with an old one) starts where the lane
+    # stopped: it neither re-walks the lane's event nor requests runs for its instances.
+    for cursor in (None, "0"):
+        again = _evaluate(workflow_events_sensor, flow, cursor=cursor)
+        assert again.run_requests == [] and again.cursor == "2"
+
+    flow.add_estimate(9303)
+    third = flow.estimate_created(9303, now - timedelta(hours=1))
+    once = process_events_once(flow.engine, flow.settings, now, services=flow.services)
+    assert (once.events, once.instances_created, once.cursor) == (1, 2, 3)
+    assert _evaluate(workflow_events_sensor, flow, cursor="2").run_requests == []
+    lane, ran = start_new_instances(flow.engine, flow.settings, now)
+    assert (lane.events, ran, read_cursor(flow.engine)) == (0, [], 3)
+
+    flow.add_estimate(9304)
+    fourth = flow.estimate_created(9304, now - timedelta(minutes=30))
+    last = _evaluate(workflow_events_sensor, flow, cursor="3")
+    assert last.cursor == "4" and len(last.run_requests) == 2
+    assert _instances_per_event(flow) == {event: both for event in (first, second, third, fourth)}
 
 
 def test_sensors_and_job_are_described() -> None:

@@ -13,13 +13,9 @@ import orjson
 import sqlalchemy as sa
 
 from perfect_catch.settings import Settings, WorkflowSettings, load_settings
-from perfect_catch.workflows.engine import (
-    InstanceResult,
-    MatchResult,
-    match_events,
-    run_instance,
-    sync_from_files,
-)
+from perfect_catch.workflows.matching import MatchResult, match_events
+from perfect_catch.workflows.passes import sync_from_files
+from perfect_catch.workflows.running import InstanceResult, run_instance
 from perfect_catch.workflows.runtime import Services
 
 TENANT = 1001

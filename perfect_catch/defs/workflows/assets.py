@@ -1,10 +1,10 @@
-"""Workflows started straight from the event lane (all logic in `workflows.engine`).
+"""Workflows started straight from the event lane (all logic in `workflows.passes`).
 
 The `servicetitan_event_sync` job ends with this asset: after the sync and the event models, it
 matches the new events against the enabled definitions, runs the instances they start and sends
-what those queued, in the same run. The `workflow_events` sensor reads the same events later and
-finds their instances under way, so nothing starts twice; it remains the path for events built
-by any other run.
+what those queued, in the same run. The `workflow_events` sensor walks the same stored cursor
+(`workflows.progress`), so it does not match these events again; it remains the path for events
+built by any other run.
 """
 
 import dagster as dg
@@ -13,7 +13,7 @@ from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.jobs import warehouse_engine
 from perfect_catch.messaging.dispatcher import dispatch_instance
-from perfect_catch.workflows.engine import start_new_instances
+from perfect_catch.workflows.passes import start_new_instances
 
 WORKFLOWS_STARTED = dg.AssetKey(["workflows", "started"])
 WORKFLOW_EVENTS = dg.AssetKey(["events", "workflow_events"])
@@ -27,7 +27,7 @@ WORKFLOW_EVENTS = dg.AssetKey(["events", "workflow_events"])
     description="Workflow instances started from the newest rows of events.workflow_events: "
     "materializing it matches them against the enabled definitions, runs each new instance's "
     "due steps and sends the messages they queued.",
-    metadata={"engine": "perfect_catch.workflows.engine.start_new_instances"},
+    metadata={"engine": "perfect_catch.workflows.passes.start_new_instances"},
 )
 def workflows_started(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SettingsResource

@@ -1,4 +1,4 @@
-"""The job that runs one workflow instance's due steps (all logic in `workflows.engine`).
+"""The job that runs one workflow instance's due steps (all logic in `workflows.running`).
 
 One run per instance and wake-up: the event sensor requests it with run_key = instance id, the
 due sensor with run_key = instance, step and due time. The engine's step records make a
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.messaging.dispatcher import dispatch_instance
-from perfect_catch.workflows.engine import run_instance
+from perfect_catch.workflows.running import run_instance
 from perfect_catch.workflows.runtime import Services
 
 OP_NAME = "run_workflow_instance"
@@ -85,7 +85,7 @@ def run_workflow_instance(
     name="workflow_instance",
     description="Run one workflow instance (config: instance_id) up to its next wait.",
     tags={"domain": "workflows"},
-    metadata={"engine": "perfect_catch.workflows.engine.run_instance"},
+    metadata={"engine": "perfect_catch.workflows.running.run_instance"},
 )
 def workflow_instance_job() -> None:
     run_workflow_instance()

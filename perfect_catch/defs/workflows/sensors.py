@@ -1,7 +1,9 @@
 """Sensors of the workflow engine: new events start instances, due waits resume them.
 
-`workflow_events` mirrors the YAML definitions, reads `events.workflow_events` after its cursor
-(`event_seq`), records instances and requests one run per new instance (run_key = instance id).
+`workflow_events` mirrors the YAML definitions, matches one batch of `events.workflow_events` after
+the engine's stored cursor (`event_seq`, the one the event lane and run-once walk too), records
+instances and requests one run per new instance (run_key = instance id). Its Dagster cursor only
+shows where the stored one stands.
 `workflow_due` requests a run for each instance whose next step has fallen due. Both honour a
 definition's `enabled` switch.
 """
@@ -14,7 +16,9 @@ from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.defs.workflows.jobs import run_config, warehouse_engine, workflow_instance_job
 from perfect_catch.settings import get_settings
-from perfect_catch.workflows.engine import due_instances, match_events, sync_from_files
+from perfect_catch.workflows.passes import sync_from_files
+from perfect_catch.workflows.progress import match_new_events
+from perfect_catch.workflows.running import due_instances
 
 _config = get_settings().workflows
 _status = (
@@ -31,8 +35,8 @@ PENDING_GRACE = timedelta(minutes=5)
     job=workflow_instance_job,
     minimum_interval_seconds=_config.workflow_sensor_interval_seconds,
     default_status=_status,
-    description="Match new rows of events.workflow_events (cursor: event_seq) against the "
-    "enabled workflow definitions and start one run per new instance.",
+    description="Match new rows of events.workflow_events (after the engine's stored cursor, "
+    "event_seq) against the enabled workflow definitions and start one run per new instance.",
     tags={"domain": "workflows"},
     metadata={
         "source": "events.workflow_events",
@@ -43,10 +47,9 @@ PENDING_GRACE = timedelta(minutes=5)
 def workflow_events_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, settings: SettingsResource
 ) -> dg.SensorResult:
-    after = int(context.cursor or 0)
     with warehouse_engine(warehouse) as engine:
         synced = sync_from_files(engine, settings)
-        matched = match_events(engine, settings, after_seq=after)
+        matched = match_new_events(engine, settings, batches=1)
     if any(synced[k] for k in ("inserted", "updated", "removed")):
         context.log.info(f"workflow definitions mirrored: {synced}")
     requests = [
@@ -59,7 +62,7 @@ def workflow_events_sensor(
     ]
     skip = None
     if not requests:
-        skip = f"{matched.events} new event(s) since {after}; no workflow started"
+        skip = f"{matched.events} new event(s) since {matched.since}; no workflow started"
     return dg.SensorResult(run_requests=requests, cursor=str(matched.cursor), skip_reason=skip)
 
 
