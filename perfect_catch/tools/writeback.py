@@ -16,7 +16,7 @@ import psycopg
 from perfect_catch.connectors.servicetitan import ServiceTitanClient, ServiceTitanError
 from perfect_catch.tools.context import ToolContext
 from perfect_catch.warehouse.catalog import get_entity
-from perfect_catch.warehouse.loader import load_records
+from perfect_catch.warehouse.loading.load import load_records
 from perfect_catch.warehouse.sync import SyncAlreadyRunning, sync_entity
 
 
