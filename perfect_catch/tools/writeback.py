@@ -79,3 +79,9 @@ def reflect(
             "a sync of " + ", ".join(pending) + " is running; those rows appear when it ends"
         )
     return report
+
+
+def written_record(answer: Any) -> dict[str, Any] | None:
+    """ServiceTitan's answer to a write when it is the record written (an object with an id),
+    for `reflect` to upsert; None otherwise, and the resync brings the change instead."""
+    return answer if isinstance(answer, dict) and answer.get("id") else None
