@@ -111,16 +111,16 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
 def direct_copies(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each direct COPY the loader attempted went through (False: it was rolled back and
     the page took the upsert)."""
-    from perfect_catch.warehouse import loader
+    from perfect_catch.warehouse.loading import direct_copy
 
     outcomes: list[bool] = []
-    real = loader._copy_direct
+    real = direct_copy.copy_direct
 
     def spy(*args: Any) -> bool:
         outcomes.append(real(*args))
         return outcomes[-1]
 
-    monkeypatch.setattr(loader, "_copy_direct", spy)
+    monkeypatch.setattr(direct_copy, "copy_direct", spy)
     return outcomes
 
 

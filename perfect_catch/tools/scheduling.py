@@ -30,7 +30,7 @@ def _iso(value: datetime) -> str:
 
 
 def _parse(value: str) -> datetime:
-    from perfect_catch.warehouse.loader import parse_timestamp
+    from perfect_catch.warehouse.loading.values import parse_timestamp
 
     return parse_timestamp(value)
 

@@ -16,7 +16,7 @@ import psycopg
 from perfect_catch.connectors.servicetitan import ServiceTitanClient, ServiceTitanError
 from perfect_catch.tools.context import ToolContext
 from perfect_catch.warehouse.catalog import get_entity
-from perfect_catch.warehouse.loader import load_records
+from perfect_catch.warehouse.loading.load import load_records
 from perfect_catch.warehouse.sync import SyncAlreadyRunning, sync_entity
 
 
@@ -79,3 +79,9 @@ def reflect(
             "a sync of " + ", ".join(pending) + " is running; those rows appear when it ends"
         )
     return report
+
+
+def written_record(answer: Any) -> dict[str, Any] | None:
+    """ServiceTitan's answer to a write when it is the record written (an object with an id),
+    for `reflect` to upsert; None otherwise, and the resync brings the change instead."""
+    return answer if isinstance(answer, dict) and answer.get("id") else None

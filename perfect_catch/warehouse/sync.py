@@ -10,7 +10,7 @@ returns them. Rows are not rewritten just to prove they were seen; the ids seen 
 session temporary table instead, so an unchanged table costs no writes.
 
 An initial load (the tenant has no row in the target table when the run starts) COPYs pages
-straight into the target table (see `loader.load_records`, `direct`); a page that repeats a
+straight into the target table (see `loading.load.load_records`, `direct`); a page that repeats a
 record already loaded falls back to the upsert. It needs no seen-ids table: every row of the
 tenant was written by this run, so a full refresh has nothing to soft-delete.
 
@@ -37,15 +37,10 @@ import sqlalchemy as sa
 from perfect_catch.streaming import streaming
 from perfect_catch.warehouse import sync_state
 from perfect_catch.warehouse.catalog import EntitySpec
-from perfect_catch.warehouse.loader import (
-    SEEN_TABLE,
-    LoadResult,
-    PreparedBatch,
-    ensure_seen_table,
-    load_records,
-    prepare_batch,
-    widen_copy_buffer,
-)
+from perfect_catch.warehouse.loading.batch import PreparedBatch, prepare_batch
+from perfect_catch.warehouse.loading.direct_copy import widen_copy_buffer
+from perfect_catch.warehouse.loading.load import LoadResult, load_records
+from perfect_catch.warehouse.loading.seen_ids import SEEN_TABLE, ensure_seen_table
 
 
 class SyncAlreadyRunning(RuntimeError):

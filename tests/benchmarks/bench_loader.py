@@ -36,7 +36,7 @@ import sqlalchemy as sa
 
 from perfect_catch.warehouse import migrate
 from perfect_catch.warehouse.catalog import get_entity
-from perfect_catch.warehouse.loader import load_records
+from perfect_catch.warehouse.loading.load import load_records
 from perfect_catch.warehouse.sync import sync_entity
 
 TENANT = 1

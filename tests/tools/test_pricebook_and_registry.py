@@ -9,7 +9,8 @@ import pytest
 from pydantic import BaseModel
 
 from perfect_catch.tools.errors import ToolFailure, ToolInputError, UpstreamError
-from perfect_catch.tools.estimates import WorkLine, keyword_lines, match_line
+from perfect_catch.tools.job_reading import WorkLine, keyword_lines
+from perfect_catch.tools.line_matching import match_line
 from perfect_catch.tools.lookup import normalize_phone
 from perfect_catch.tools.pricebook import Item, rank, words
 from perfect_catch.tools.registry import ToolSpec, all_tools, claude_tools, jsonable

@@ -19,14 +19,11 @@ from perfect_catch.warehouse.catalog import (
     META_COLUMNS,
     get_entity,
 )
-from perfect_catch.warehouse.loader import (
-    COPY_SEND_BUFFER,
-    LoadResult,
-    RecordError,
-    load_records,
-    parse_timestamp,
-    widen_copy_buffer,
-)
+from perfect_catch.warehouse.loading import batch as batches
+from perfect_catch.warehouse.loading.direct_copy import COPY_SEND_BUFFER, widen_copy_buffer
+from perfect_catch.warehouse.loading.direct_fields import compile_typed_fields
+from perfect_catch.warehouse.loading.load import LoadResult, load_records
+from perfect_catch.warehouse.loading.values import RecordError, parse_timestamp
 
 TENANT = 4242
 CUSTOMERS = get_entity("customers")
@@ -301,18 +298,16 @@ def test_catalogue_matches_migrated_tables(engine: sa.Engine) -> None:
 def test_value_only_postgresql_refuses_falls_back_to_full_checks(
     engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from perfect_catch.warehouse import loader
-
     # A JSON integer is taken by the fast path and its range left to the bigint cast.
-    assert loader.prepare_batch(CUSTOMERS, [customer(3, mergedToId=2**63)]).rows
+    assert batches.prepare_batch(CUSTOMERS, [customer(3, mergedToId=2**63)]).rows
     passes: list[bool] = []
-    real = loader._prepare
+    real = batches.build_batch
 
-    def spy(spec: Any, records: Any, fast: bool, **options: Any) -> loader.PreparedBatch:
+    def spy(spec: Any, records: Any, fast: bool, **options: Any) -> batches.PreparedBatch:
         passes.append(fast)
         return real(spec, records, fast, **options)
 
-    monkeypatch.setattr(loader, "_prepare", spy)
+    monkeypatch.setattr(batches, "build_batch", spy)
     batch = [customer(i) for i in range(1, 6)]
     batch.insert(2, customer(33, mergedToId=2**63))
     result = load(engine, CUSTOMERS, batch, run_id="run-2")
@@ -346,8 +341,6 @@ def test_values_postgresql_reads_differently_are_rejected(
 
 
 def test_fast_and_full_checks_agree_on_what_python_can_tell() -> None:
-    from perfect_catch.warehouse import loader
-
     batch = [
         customer(1),
         [1],
@@ -361,8 +354,8 @@ def test_fast_and_full_checks_agree_on_what_python_can_tell() -> None:
         customer(9, address="not an object"),
         customer(1, "2024-04-01T00:00:00Z", name="older duplicate"),
     ]
-    fast = loader.prepare_batch(CUSTOMERS, batch)
-    rows_full, rejects_full, ids_full = loader.prepare(CUSTOMERS, batch)
+    fast = batches.prepare_batch(CUSTOMERS, batch)
+    rows_full, rejects_full, ids_full = batches.prepare(CUSTOMERS, batch)
     assert fast.rows == rows_full and fast.rejects == rejects_full
     assert fast.rejected_ids == ids_full == [3, 5, 7]
 
@@ -373,8 +366,6 @@ def test_money_strings_and_line_items_take_the_fast_path_and_agree_with_the_full
     """ServiceTitan sends money as strings ("1234.50") and invoices with line items and two
     candidate modifiedOn fields: plainly valid ones skip the full checks, and what the fast path
     lets through or sends to them ends exactly as the full checks alone would have it."""
-    from perfect_catch.warehouse import loader
-
     invoices = get_entity("invoices")
 
     def invoice(iid: int, items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -410,18 +401,18 @@ def test_money_strings_and_line_items_take_the_fast_path_and_agree_with_the_full
         invoice(11, [], modifiedOn=None, createdOn=None),
     ]
     full_checks: list[Any] = []
-    real = loader._check_record
+    real = batches.check_record
 
     def spy(record: Any, *args: Any) -> Any:
         full_checks.append(record["id"])
         return real(record, *args)
 
-    monkeypatch.setattr(loader, "_check_record", spy)
-    fast = loader.prepare_batch(invoices, good + bad)
+    monkeypatch.setattr(batches, "check_record", spy)
+    fast = batches.prepare_batch(invoices, good + bad)
     assert full_checks == [r["id"] for r in bad]
     assert sorted(fast.rows) == [1, 2, 3, 6]
     assert fast.rows[2][0] == "2024-01-01T00:00:00Z"
-    rows_full, rejects_full, ids_full = loader.prepare(invoices, good + bad)
+    rows_full, rejects_full, ids_full = batches.prepare(invoices, good + bad)
     assert fast.rows == rows_full and fast.rejects == rejects_full
     assert fast.rejected_ids == ids_full == [4, 5, 7, 8, 9, 10, 11]
     reasons = {r.record_id: r.reason for r in fast.rejects}
@@ -537,11 +528,10 @@ def test_direct_copy_text_of_a_date_column() -> None:
     anything the full checks refuse has no direct COPY text."""
     import dataclasses
 
-    from perfect_catch.warehouse import loader
     from perfect_catch.warehouse.catalog import Column
 
     spec = dataclasses.replace(CUSTOMERS, columns=(Column("day", "date", ("day",)),))
-    write = loader._typed_fields(spec)
+    write = compile_typed_fields(spec)
     assert write is not None
     assert write({"day": "2024-05-01"}) == b"\t2024-05-01"
     assert write({"day": "2024-05-01T10:00:00Z"}) == b"\t2024-05-01T10:00:00Z"

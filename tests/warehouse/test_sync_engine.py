@@ -13,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from perfect_catch.streaming import GC_THRESHOLD, SWITCH_INTERVAL
-from perfect_catch.warehouse import loader, sync
+from perfect_catch.warehouse import sync
 from perfect_catch.warehouse.catalog import get_entity
+from perfect_catch.warehouse.loading import load
 from perfect_catch.warehouse.sync import PageProgress, SyncAlreadyRunning, sync_entity
 
 TENANT = 31
@@ -167,10 +168,10 @@ def test_token_is_committed_with_the_rows_of_its_page(
     client = FakeExportClient()
     for cid in range(1, 10):
         client.upsert(cid, f"2024-05-01T00:00:0{cid}Z")
-    real = loader.load_records
+    real = load.load_records
     calls = {"n": 0}
 
-    def failing_on_second_page(*args: Any, **kwargs: Any) -> loader.LoadResult:
+    def failing_on_second_page(*args: Any, **kwargs: Any) -> load.LoadResult:
         calls["n"] += 1
         result = real(*args, **kwargs)
         if calls["n"] == 2:
