@@ -25,7 +25,6 @@ from perfect_catch.warehouse.embedded import EmbeddedServer
 from perfect_catch.warehouse.engine import create_engine
 from perfect_catch.warehouse.sync import sync_entity
 
-MIGRATED_TEMPLATE = "pc_template"
 SEEDED_TEMPLATE = "pc_tools_seeded"
 
 
@@ -118,12 +117,17 @@ def st_sim() -> Iterator[SimulatorServer]:
 
 
 @pytest.fixture(scope="session")
-def seeded_template(pg_server: EmbeddedServer, st_sim: SimulatorServer) -> str:
-    """A database at head holding a full sync of the simulator, used as a template."""
+def seeded_template(
+    pg_server: EmbeddedServer, st_sim: SimulatorServer, events_template: str
+) -> str:
+    """A database at head holding a full sync of the simulator, used as a template.
+
+    It starts from `events_template`, so dbt's relations up to `events.workflow_events` exist
+    (the events empty: dbt built them before the sync) for the tests that record an event."""
     admin = _admin(pg_server)
     with admin.connect() as conn:
         conn.execute(sa.text(f'drop database if exists "{SEEDED_TEMPLATE}" with (force)'))
-        conn.execute(sa.text(f'create database "{SEEDED_TEMPLATE}" template "{MIGRATED_TEMPLATE}"'))
+        conn.execute(sa.text(f'create database "{SEEDED_TEMPLATE}" template "{events_template}"'))
     engine = create_engine(_url(pg_server, SEEDED_TEMPLATE))
     seed(engine, settings_for(st_sim, _url(pg_server, SEEDED_TEMPLATE)))
     engine.dispose()

@@ -31,7 +31,7 @@ class RecordingProvider:
 
 
 def test_stop_then_new_event_nothing_reaches_the_provider(
-    engine: sa.Engine, tmp_path: Path
+    events_engine: sa.Engine, tmp_path: Path
 ) -> None:
     (tmp_path / "blunt.yaml").write_text(
         """
@@ -42,10 +42,10 @@ steps:
   - {key: sms, type: send_sms, body: "Thanks from {{ business_name }}!"}
 """
     )
-    flow = make_flow(engine, tmp_path)
+    flow = make_flow(events_engine, tmp_path)
     try:
         flow.add_customer()
-        with engine.begin() as conn:
+        with events_engine.begin() as conn:
             record_consent(
                 conn,
                 channel="sms",
@@ -65,7 +65,7 @@ steps:
         messaging = load_messaging_settings()
         providers = Providers(flow.settings, messaging, overrides={"sms": provider})
         result = dispatch_due(
-            engine, flow.settings, now=NOON, messaging=messaging, providers=providers
+            events_engine, flow.settings, now=NOON, messaging=messaging, providers=providers
         )
         assert result.suppressed == 1 and result.sent == 0
         assert provider.sent == []
