@@ -140,8 +140,14 @@ def test_search_and_get_job(world: World, customer: dict) -> None:
     assert "unknown job type" in world.error("search_jobs", {"job_type": "Roof Repair"})
 
     job = world.ok("get_job", {"job_id": jobs[0]["id"]})
-    assert job["customer_name"] == customer["name"] and job["job_type"]
-    assert job["appointments"] and "technicians" in job["appointments"][0]
+    assert job["customer_name"] == customer["name"] and job["job_type"] == jobs[0]["job_type"]
+    appointments = world.rows(
+        "select id from servicetitan.st_appointments where job_id = :j order by id",
+        j=jobs[0]["id"],
+    )
+    assert [a["id"] for a in job["appointments"]] == [row["id"] for row in appointments] != []
+    staff = {row["name"] for row in world.rows("select name from servicetitan.st_technicians")}
+    assert {name for a in job["appointments"] for name in a["technicians"]} <= staff
     assert "does not exist" in world.error("get_job", {"job_id": 999})
 
 
@@ -191,7 +197,9 @@ def test_availability_from_dispatch_capacity(world: World) -> None:
     )
 
     first = world.ok("find_next_available_slot", {"job_type": "Pool Equipment Repair"})
-    assert first["slot"]["start"] and len(first["alternatives"]) == 3
+    starts = [slot["start"] for slot in (first["slot"], *first["alternatives"])]
+    assert len(starts) == 4 and starts == sorted(set(starts))
+    assert first["slot"]["available"] is True
     tech = slots["slots"][0]["technicians"][-1]
     mine = world.ok("find_next_available_slot", {"technician": tech["name"], "alternatives": 0})
     assert mine["slot"]["technicians"] == [{"id": tech["id"], "name": tech["name"]}]
