@@ -171,3 +171,54 @@ class FakeClock:
 def fake_clock() -> FakeClock:
     """A clock for API clients that records back-off waits instead of sleeping."""
     return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def events_template(
+    pg_server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A template database at head with dbt's relations up to `events.workflow_events` built,
+    empty (the raw tables are), once per session.
+
+    Tests that feed the workflow engine insert events into the relation dbt made rather than a
+    table of their own, so they read the columns dbt writes; building dbt per test would be far
+    slower than cloning this template.
+    """
+    from perfect_catch.settings import load_settings
+    from perfect_catch.warehouse import dbt_runner
+
+    name = f"pc_events_{uuid.uuid4().hex[:8]}"
+    admin = _admin_engine(pg_server)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}" template "{TEMPLATE}"'))
+    target = tmp_path_factory.mktemp("events_template_dbt")
+    args = ["run", "--select", "+workflow_events"]
+    url = _db_url(pg_server, name)
+    dbt_runner.invoke(
+        args, load_settings(database_url=url), url=url, target_path=target, in_process=True
+    ).check()
+    yield name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def events_engine(
+    pg_server: EmbeddedServer, events_template: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[sa.Engine]:
+    """An engine on a fresh clone of `events_template`, set as DATABASE_URL for the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine(pg_server)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}" template "{events_template}"'))
+    url = _db_url(pg_server, name)
+    monkeypatch.setenv("DATABASE_URL", url)
+    _reset_caches()
+    eng = create_engine(url)
+    yield eng
+    eng.dispose()
+    _reset_caches()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()

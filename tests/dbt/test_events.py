@@ -167,7 +167,8 @@ def test_first_build_emits_history_as_backfill(day: Day) -> None:
     assert day.before == day.expected_before
     assert all(by_type(day.expected_before)[kind] > 0 for kind in EVENT_TYPES)
     history = [e for e in day.after if key_of(e) in day.before]
-    assert history and all(e["is_backfill"] and e["payload"]["is_backfill"] for e in history)
+    assert {key_of(e) for e in history} == day.before != set()
+    assert {(e["is_backfill"], e["payload"]["is_backfill"]) for e in history} == {(True, True)}
 
 
 def test_a_business_day_fires_each_event_type_for_exactly_the_records_that_qualify(
@@ -200,10 +201,18 @@ def test_payload_carries_what_a_workflow_needs(day: Day, module_warehouse: Any) 
     assert payload["customer"]["phone"] in phones
     overdue = next(e for k, e in new.items() if k[0] == "invoice_overdue")
     assert Decimal(str(overdue["payload"]["invoice"]["balance"])) > 0
-    assert overdue["payload"]["invoice"]["due_date"]
+    due = st.get("invoices", overdue["invoice_id"])["dueDate"]
+    assert overdue["payload"]["invoice"]["due_date"] == due[:10]
     appointment = next(e for k, e in new.items() if k[0] == "appointment_created")
-    assert appointment["payload"]["appointment"]["technician"]
-    assert appointment["payload"]["job"]["number"]
+    assigned = [
+        a["technicianName"]
+        for a in st.records("appointment-assignments")
+        if a["appointmentId"] == appointment["appointment_id"] and a["active"]
+    ]
+    assert appointment["payload"]["appointment"]["technicians"] == assigned != []
+    assert appointment["payload"]["appointment"]["technician"] == assigned[0]
+    job = st.get("jobs", appointment["job_id"])
+    assert appointment["payload"]["job"]["number"] == job["jobNumber"]
 
 
 def test_rebuilding_and_changing_records_emit_nothing_twice(

@@ -25,11 +25,19 @@ def test_definitions_load_with_descriptions() -> None:
     repository = definitions.get_repository_def()
     for sensor in repository.sensor_defs:
         assert sensor.description, f"sensor {sensor.name} has no description"
+    assert {schedule.name for schedule in repository.schedule_defs} == {
+        "callrail_sync_schedule",
+        "gohighlevel_push_schedule",
+        "gohighlevel_sync_schedule",
+        "servicetitan_full_refresh_schedule",
+        "servicetitan_incremental_schedule",
+    }
     for schedule in repository.schedule_defs:
         assert schedule.description, f"schedule {schedule.name} has no description"
-    for checks in definitions.asset_checks or []:
-        for check in checks.check_specs:
-            assert check.description, f"check {check.name} has no description"
+    check_specs = [c for checks in definitions.asset_checks or [] for c in checks.check_specs]
+    assert len(check_specs) >= 20
+    for check in check_specs:
+        assert check.description, f"check {check.name} has no description"
     names = {sensor.name for sensor in repository.sensor_defs}
     assert {"workflow_events", "workflow_due", "outbox_dispatch", "dbt_automation"} <= names
 

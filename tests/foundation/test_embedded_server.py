@@ -41,7 +41,7 @@ def _result(proc: subprocess.Popen[str]) -> dict:
 def test_second_process_reuses_running_server(pg_server: EmbeddedServer, pg_home: Path) -> None:
     seen = _result(_probe(pg_home))
     assert seen["pid"] == pg_server.pid
-    assert running_server(pg_home) is not None
+    assert running_server(pg_home) == pg_server
 
 
 def test_two_processes_starting_at_once_share_one_server(tmp_path: Path) -> None:
@@ -51,7 +51,8 @@ def test_two_processes_starting_at_once_share_one_server(tmp_path: Path) -> None
         a, b = _result(first), _result(second)
         assert a["pid"] == b["pid"]
         assert a["started"] == b["started"]
-        assert running_server(home) is not None
+        found = running_server(home)
+        assert found is not None and found.pid == a["pid"]
     finally:
-        assert stop_server(home)
+        assert stop_server(home) is True
     assert running_server(home) is None

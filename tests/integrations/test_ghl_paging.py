@@ -46,7 +46,7 @@ def test_start_after_cursor_pages_every_contact(big_location) -> None:
     with ghl_client(big_location) as client:
         pages = list(client.list_contacts())
         ids = [c["id"] for page in pages for c in page.records]
-    assert all(len(page.records) <= 100 for page in pages)
+    assert len(pages) > 1 and max(len(page.records) for page in pages) <= 100
     _assert_exact(ids, expected)
 
 

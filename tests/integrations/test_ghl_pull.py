@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from integration_support import ghl_client
 
@@ -32,7 +34,8 @@ def test_pull_everything_then_only_changes(sim, engine: sa.Engine) -> None:
         watermark = get_state(raw.driver_connection, "gohighlevel", state.location_id, "contacts")
     finally:
         raw.close()
-    assert watermark.watermark is not None
+    newest = max(c["dateUpdated"] for c in state.contacts.values())
+    assert watermark.watermark == datetime.fromisoformat(newest)
 
     contact = next(iter(state.contacts.values()))
     state.update_contact(contact, {"tags": ["customer", "vip"]})

@@ -26,7 +26,6 @@ from perfect_catch.warehouse.embedded import EmbeddedServer
 from perfect_catch.warehouse.engine import create_engine
 from perfect_catch.warehouse.sync import sync_entity
 
-MIGRATED_TEMPLATE = "pc_template"
 SEEDED_TEMPLATE = "pc_tools_seeded"
 MART_MODELS = ("+invoices",)
 """dbt selections built into the seeded database: what the tools read from dbt."""
@@ -122,14 +121,20 @@ def st_sim() -> Iterator[SimulatorServer]:
 
 @pytest.fixture(scope="session")
 def seeded_template(
-    pg_server: EmbeddedServer, st_sim: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
+    pg_server: EmbeddedServer,
+    st_sim: SimulatorServer,
+    events_template: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> str:
-    """A database at head holding a full sync of the simulator and the dbt relations the
-    report tools read (`MART_MODELS`), used as a template."""
+    """A database at head holding a full sync of the simulator, used as a template.
+
+    It starts from `events_template`, so dbt's relations up to `events.workflow_events` exist
+    (the events empty: dbt built them before the sync) for the tests that record an event; the
+    dbt relations the report tools read (`MART_MODELS`) are then built over the synced rows."""
     admin = _admin(pg_server)
     with admin.connect() as conn:
         conn.execute(sa.text(f'drop database if exists "{SEEDED_TEMPLATE}" with (force)'))
-        conn.execute(sa.text(f'create database "{SEEDED_TEMPLATE}" template "{MIGRATED_TEMPLATE}"'))
+        conn.execute(sa.text(f'create database "{SEEDED_TEMPLATE}" template "{events_template}"'))
     url = _url(pg_server, SEEDED_TEMPLATE)
     engine = create_engine(url)
     settings = settings_for(st_sim, url)

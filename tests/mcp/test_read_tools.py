@@ -55,8 +55,15 @@ def test_lookup_customer_by_phone_in_any_format(world: World, customer: dict) ->
         found = world.ok("lookup_customer", {"phone": phone})
         assert customer["id"] in [c["id"] for c in found["customers"]], phone
     detail = next(c for c in found["customers"] if c["id"] == customer["id"])
-    assert detail["contacts"] and detail["locations"] and detail["recent_jobs"]
-    assert detail["recent_invoices"]
+
+    def ids(table: str) -> set[int]:
+        sql = f"select id from servicetitan.{table} where customer_id = :c"
+        return {row["id"] for row in world.rows(sql, c=customer["id"])}
+
+    assert len(detail["contacts"]) == len(ids("st_customer_contacts")) > 0
+    assert {location["id"] for location in detail["locations"]} == ids("st_locations") != set()
+    assert {job["id"] for job in detail["recent_jobs"]} == ids("st_jobs") != set()
+    assert {i["id"] for i in detail["recent_invoices"]} == ids("st_invoices") != set()
     expected_balance = world.scalar(
         "select coalesce(sum(balance), 0) from servicetitan.st_invoices "
         "where customer_id = :c and balance > 0",
@@ -97,8 +104,7 @@ def test_customer_timeline_and_insights(world: World, customer: dict) -> None:
         "where customer_id = :c and job_status = 'Completed'",
         c=customer["id"],
     )
-    if last is not None:
-        assert insights["last_service"].startswith(last.date().isoformat())
+    assert insights["last_service"].startswith(last.date().isoformat())
     as_of = world.ok(
         "customer_insights", {"customer_id": customer["id"], "as_of": "2019-01-01T00:00:00Z"}
     )
@@ -127,18 +133,28 @@ def test_customers_needing_followup(world: World) -> None:
 
 def test_search_and_get_job(world: World, customer: dict) -> None:
     jobs = world.ok("search_jobs", {"customer_id": customer["id"]})["jobs"]
-    assert jobs and all(j["customer_id"] == customer["id"] for j in jobs)
+    own = world.rows(
+        "select id from servicetitan.st_jobs where customer_id = :c order by id", c=customer["id"]
+    )
+    assert sorted(j["id"] for j in jobs) == [row["id"] for row in own] != []
+    assert {j["customer_id"] for j in jobs} == {customer["id"]}
     by_phone = world.ok("search_jobs", {"customer": customer["phone"]})["jobs"]
     assert {j["id"] for j in jobs} <= {j["id"] for j in by_phone}
     completed = world.ok("search_jobs", {"status": "completed", "limit": 5})
     assert completed["count"] == 5 and {j["job_status"] for j in completed["jobs"]} == {"Completed"}
     by_type = world.ok("search_jobs", {"job_type": "Pool Service - Weekly", "limit": 3})
-    assert all(j["job_type"] == "Pool Service - Weekly" for j in by_type["jobs"])
+    assert [j["job_type"] for j in by_type["jobs"]] == ["Pool Service - Weekly"] * 3
     assert "unknown job type" in world.error("search_jobs", {"job_type": "Roof Repair"})
 
     job = world.ok("get_job", {"job_id": jobs[0]["id"]})
-    assert job["customer_name"] == customer["name"] and job["job_type"]
-    assert job["appointments"] and "technicians" in job["appointments"][0]
+    assert job["customer_name"] == customer["name"] and job["job_type"] == jobs[0]["job_type"]
+    appointments = world.rows(
+        "select id from servicetitan.st_appointments where job_id = :j order by id",
+        j=jobs[0]["id"],
+    )
+    assert [a["id"] for a in job["appointments"]] == [row["id"] for row in appointments] != []
+    staff = {row["name"] for row in world.rows("select name from servicetitan.st_technicians")}
+    assert {name for a in job["appointments"] for name in a["technicians"]} <= staff
     assert "does not exist" in world.error("get_job", {"job_id": 999})
 
 
@@ -156,24 +172,41 @@ def test_technicians_board_and_capacity(world: World) -> None:
     )[0]
     board = world.ok("get_dispatch_board", {"day": busiest["day"].isoformat()})
     assert board["appointments"] == busiest["n"]
-    assert all(column["appointments"] for column in board["technicians"])
+    on_the_day = world.rows(
+        """select id from servicetitan.st_appointments
+           where (start_on at time zone 'America/New_York')::date = :d""",
+        d=busiest["day"],
+    )
+    shown = {a["appointment_id"] for c in board["technicians"] for a in c["appointments"]}
+    assert shown == {row["id"] for row in on_the_day}
+    assert min(len(column["appointments"]) for column in board["technicians"]) >= 1
 
     capacity = world.ok(
         "technician_capacity", {"start_date": busiest["day"].isoformat(), "days": 1}
     )
     assert sum(t["appointments"] for t in capacity["technicians"]) >= 1
-    assert all(t["available_hours"] >= 0 for t in capacity["technicians"])
+    assert len(capacity["technicians"]) == len(technicians)
+    assert min(t["available_hours"] for t in capacity["technicians"]) >= 0
 
 
 def test_availability_from_dispatch_capacity(world: World) -> None:
     day = date.today() + timedelta(days=10)
     slots = world.ok("get_availability", {"start_date": day.isoformat(), "days": 2})
-    assert slots["count"] > 0
-    assert all(s["available"] and s["technicians"] for s in slots["slots"])
-    assert all(t["name"] for s in slots["slots"] for t in s["technicians"])
+    assert slots["count"] == len(slots["slots"]) > 0
+    assert {s["available"] for s in slots["slots"]} == {True}
+    assert min(len(s["technicians"]) for s in slots["slots"]) >= 1
+    names = {
+        row["id"]: row["name"]
+        for row in world.rows("select id, name from servicetitan.st_technicians where active")
+    }
+    assert {(t["id"], t["name"]) for s in slots["slots"] for t in s["technicians"]} <= set(
+        names.items()
+    )
 
     first = world.ok("find_next_available_slot", {"job_type": "Pool Equipment Repair"})
-    assert first["slot"]["start"] and len(first["alternatives"]) == 3
+    starts = [slot["start"] for slot in (first["slot"], *first["alternatives"])]
+    assert len(starts) == 4 and starts == sorted(set(starts))
+    assert first["slot"]["available"] is True
     tech = slots["slots"][0]["technicians"][-1]
     mine = world.ok("find_next_available_slot", {"technician": tech["name"], "alternatives": 0})
     assert mine["slot"]["technicians"] == [{"id": tech["id"], "name": tech["name"]}]
@@ -208,7 +241,10 @@ def test_reports(world: World) -> None:
             "select status, count(*) as n from servicetitan.st_estimates group by 1"
         )
     }
-    assert pipeline["jobs_by_status"]
+    assert {row["stage"]: row["count"] for row in pipeline["jobs_by_status"]} == {
+        r["job_status"]: r["n"]
+        for r in world.rows("select job_status, count(*) as n from servicetitan.st_jobs group by 1")
+    }
 
     assert_ar_aging(world, datetime(2025, 6, 1, tzinfo=UTC))
 
@@ -223,7 +259,9 @@ def test_reports(world: World) -> None:
     assert overall["close_rate"] == pytest.approx(
         overall["sold"] / (overall["sold"] + overall["dismissed"]), abs=1e-3
     )
-    assert close["groups"]
+    assert len(close["groups"]) > 1
+    assert sum(group["sold"] for group in close["groups"]) == overall["sold"] > 0
+    assert sum(group["dismissed"] for group in close["groups"]) == overall["dismissed"] > 0
 
     health = world.ok("sync_health", {"stale_after_minutes": 600})
     assert health["healthy"], health["problems"]

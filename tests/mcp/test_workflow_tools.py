@@ -13,15 +13,6 @@ from perfect_catch.workflows.passes import sync_from_files
 from perfect_catch.workflows.running import due_instances
 
 NOW = datetime(2030, 6, 4, 16, 0, tzinfo=UTC)
-EVENTS_DDL = (
-    "create schema if not exists events",
-    """create table if not exists events.workflow_events (
-        event_seq bigint not null unique, event_id text not null unique,
-        event_type text not null, tenant_id bigint not null, occurred_at timestamptz not null,
-        customer_id bigint not null, job_id bigint, estimate_id bigint, invoice_id bigint,
-        appointment_id bigint, payload jsonb not null, is_backfill boolean not null default false,
-        source_synced_at timestamptz, emitted_at timestamptz not null default now())""",
-)
 
 
 def _start_review_request(world) -> tuple[int, str, int]:
@@ -36,13 +27,12 @@ def _start_review_request(world) -> tuple[int, str, int]:
     )[0]
     event_id = f"job_completed:{job['id']}"
     with world.engine.begin() as conn:
-        for statement in EVENTS_DDL:
-            conn.execute(sa.text(statement))
         conn.execute(
             sa.text(
                 "insert into events.workflow_events (event_seq, event_id, event_type, tenant_id,"
-                " occurred_at, customer_id, job_id, payload) values (1, :e, 'job_completed',"
-                " :t, :at, :c, :j, cast(:p as jsonb))"
+                " occurred_at, customer_id, job_id, payload, is_backfill, emitted_at)"
+                " values (1, :e, 'job_completed', :t, :at, :c, :j, cast(:p as jsonb), false,"
+                " now())"
             ),
             {
                 "e": event_id,

@@ -16,7 +16,7 @@ from perfect_catch.defs.servicetitan.resources import ServiceTitanResource
 from perfect_catch.defs.servicetitan.schedules import build_sync_schedules
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.settings import load_settings
-from perfect_catch.warehouse.catalog import EVENT_ENTITIES
+from perfect_catch.warehouse.catalog import ENTITIES, EVENT_ENTITIES
 
 
 def _resources(simulator, database_url: str) -> dict:
@@ -56,7 +56,9 @@ def test_materializing_an_entity_syncs_it_and_reports_metadata(
 
 
 def test_every_asset_has_description_metadata_and_pool() -> None:
-    for asset in build_servicetitan_assets([1]):
+    assets = build_servicetitan_assets([1])
+    assert len(assets) == len(ENTITIES)
+    for asset in assets:
         spec = next(iter(asset.specs))
         assert spec.description and "synced into" in spec.description
         assert spec.metadata["dagster/table_name"]

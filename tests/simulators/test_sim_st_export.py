@@ -72,9 +72,11 @@ def test_incremental_export_sees_changes_after_the_token(server, st) -> None:
     assert changed and token2 != token
     changed_ids = {r["id"] for r in changed}
     truth = {r["id"]: r for r in state.records("jobs")}
-    assert all(truth[r["id"]] == r for r in changed)
-    assert any(r["jobStatus"] == "Completed" for r in changed)
-    assert any(r["jobStatus"] == "Scheduled" and r["createdOn"] >= "2025-06" for r in changed)
+    assert changed == [truth[r["id"]] for r in changed]
+    # Seed 1's first business day: three new jobs, two of them already completed.
+    assert (totals["new_jobs"], totals["completed_jobs"], len(changed)) == (3, 2, 3)
+    assert sum(r["jobStatus"] == "Completed" for r in changed) == totals["completed_jobs"]
+    assert sum(r["jobStatus"] == "Scheduled" and r["createdOn"] >= "2025-06" for r in changed) == 1
     assert len(changed_ids) == len(changed)
     for module, resource in (
         ("accounting", "invoices"),

@@ -135,10 +135,9 @@ def test_a_sync_runs_with_the_streaming_settings_and_restores_them(engine: sa.En
         TENANT,
         on_page=lambda _: during.append((gc.get_threshold()[0], sys.getswitchinterval())),
     )
-    assert during
-    assert all(
-        young >= GC_THRESHOLD and switch <= SWITCH_INTERVAL + 1e-6 for young, switch in during
-    )
+    assert len(during) == 2  # four records, three to a page
+    assert min(young for young, _ in during) >= GC_THRESHOLD
+    assert max(switch for _, switch in during) <= SWITCH_INTERVAL + 1e-6
     assert (gc.get_threshold(), sys.getswitchinterval()) == before
 
 
@@ -226,7 +225,7 @@ def test_full_refresh_soft_deletes_missing_rows_and_restores_returning_ones(
     assert rows[4].deleted_at is not None
     assert all(rows[c].deleted_at is None for c in (1, 2, 3, 5))
     st = state(engine)
-    assert st.last_full_sync_at is not None and st.full_sync_started_at is not None
+    assert st.full_sync_started_at <= st.last_full_sync_at
     with engine.connect() as conn:
         other = conn.execute(
             sa.text("select deleted_at from servicetitan.st_customers where tenant_id = 99")

@@ -10,8 +10,8 @@ from workflow_support import Flow, make_flow
 
 
 @pytest.fixture
-def flow(engine: sa.Engine) -> Iterator[Flow]:
-    """The shipped workflows mirrored into a fresh database with an events table."""
-    made = make_flow(engine)
+def flow(events_engine: sa.Engine) -> Iterator[Flow]:
+    """The shipped workflows mirrored into a fresh database with dbt's (empty) events."""
+    made = make_flow(events_engine)
     yield made
     made.services.close()

@@ -32,7 +32,7 @@ steps:
 
 @pytest.fixture
 def agent_world(
-    engine: sa.Engine, simulator: SimulatorServer, tmp_path: Path
+    events_engine: sa.Engine, simulator: SimulatorServer, tmp_path: Path
 ) -> Iterator[tuple[Flow, AnthropicState]]:
     state: AnthropicState = simulator.system("anthropic")
 
@@ -40,9 +40,9 @@ def agent_world(
         folder = tmp_path / script
         folder.mkdir()
         (folder / "agent.yaml").write_text(WORKFLOW.replace("SCRIPT", script))
-        flow = make_flow(engine, folder)
+        flow = make_flow(events_engine, folder)
         if with_key:
-            flow.services = Services(engine, flow.settings)
+            flow.services = Services(events_engine, flow.settings)
         made.append(flow)
         return flow
 

@@ -30,7 +30,7 @@ class RecordingProvider:
 
 
 def test_stop_then_new_event_nothing_reaches_the_provider(
-    engine: sa.Engine, tmp_path: Path
+    events_engine: sa.Engine, tmp_path: Path
 ) -> None:
     (tmp_path / "blunt.yaml").write_text(
         """
@@ -41,10 +41,10 @@ steps:
   - {key: sms, type: send_sms, body: "Thanks from {{ business_name }}!"}
 """
     )
-    flow = make_flow(engine, tmp_path)
+    flow = make_flow(events_engine, tmp_path)
     try:
         flow.add_customer()
-        with engine.begin() as conn:
+        with events_engine.begin() as conn:
             record_consent(
                 conn,
                 channel="sms",
@@ -62,7 +62,7 @@ steps:
 
         provider = RecordingProvider()
         providers = Providers(flow.settings, overrides={"sms": provider})
-        result = dispatch_due(engine, flow.settings, now=NOON, providers=providers)
+        result = dispatch_due(events_engine, flow.settings, now=NOON, providers=providers)
         assert result.suppressed == 1 and result.sent == 0
         assert provider.sent == []
         assert [m["status"] for m in flow.outbox()] == ["suppressed"]

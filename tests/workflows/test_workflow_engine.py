@@ -143,7 +143,7 @@ def test_stop_then_a_new_event_sends_nothing(flow: Flow) -> None:
 
 
 def test_a_step_due_at_2230_customer_time_waits_for_the_morning(
-    engine: sa.Engine, tmp_path: Path
+    events_engine: sa.Engine, tmp_path: Path
 ) -> None:
     (tmp_path / "late.yaml").write_text(
         """
@@ -156,7 +156,7 @@ steps:
   - {key: sms, type: send_sms, body: "Invoice {{ invoice.reference_number }} is due."}
 """
     )
-    flow = make_flow(engine, tmp_path)
+    flow = make_flow(events_engine, tmp_path)
     try:
         # 22:30 in Los Angeles on the evening before daylight saving time starts (8 March 2026).
         late = datetime(2026, 3, 8, 6, 30, tzinfo=UTC)
@@ -214,7 +214,7 @@ def test_disabled_workflows_and_paused_instances_do_not_run(flow: Flow) -> None:
 
 
 def test_a_placeholder_without_value_fails_the_step_and_sends_nothing(
-    engine: sa.Engine, tmp_path: Path
+    events_engine: sa.Engine, tmp_path: Path
 ) -> None:
     (tmp_path / "tech.yaml").write_text(
         """
@@ -225,7 +225,7 @@ steps:
   - {key: sms, type: send_sms, body: "{{ technician_name }} is on the way."}
 """
     )
-    flow = make_flow(engine, tmp_path)
+    flow = make_flow(events_engine, tmp_path)
     try:
         flow.add_event(
             "appointment_created",

@@ -55,7 +55,7 @@ def webhook_target():
 
 
 def test_webhook_retries_with_the_same_idempotency_key(
-    engine: sa.Engine, tmp_path: Path, webhook_target
+    events_engine: sa.Engine, tmp_path: Path, webhook_target
 ) -> None:
     url, seen = webhook_target
     folder = _folder(
@@ -68,7 +68,7 @@ steps:
   - {{key: hook, type: webhook, url: "{url}"}}
 """,
     )
-    flow = make_flow(engine, folder)
+    flow = make_flow(events_engine, folder)
     try:
         flow.add_event("job_created", occurred_at=NOON, job_id=42, payload={"job": {"id": 42}})
         flow.match(NOON)
@@ -89,7 +89,7 @@ steps:
 
 
 @pytest.fixture
-def st_flow(engine: sa.Engine, simulator: SimulatorServer, tmp_path: Path):
+def st_flow(events_engine: sa.Engine, simulator: SimulatorServer, tmp_path: Path):
     folder = _folder(
         tmp_path,
         """
@@ -104,12 +104,12 @@ steps:
     text: "Review request queued for {{ customer.name }}."
 """,
     )
-    flow = make_flow(engine, folder)
+    flow = make_flow(events_engine, folder)
     settings = load_settings(database_url=flow.settings.database_url, workflows_dir=folder)
     flow.services = Services(
-        engine,
+        events_engine,
         settings,
-        tool_context_factory=lambda: ToolContext.from_settings(settings, engine),
+        tool_context_factory=lambda: ToolContext.from_settings(settings, events_engine),
     )
     state = simulator.system("servicetitan")
     tenant_id = state.tenant_ids[0]
@@ -152,7 +152,7 @@ def test_interrupted_servicetitan_write_is_not_repeated(st_flow) -> None:
 
 
 def test_ghl_update_pushes_the_event_entity(
-    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+    events_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[tuple[int, int, str]] = []
 
@@ -162,7 +162,7 @@ def test_ghl_update_pushes_the_event_entity(
         return ghl_push.PushOutcome("estimate", estimate_id, outcome, "opp-1", "busy")
 
     monkeypatch.setattr(ghl_push, "push_estimate", push)
-    flow = make_flow(engine)
+    flow = make_flow(events_engine)
     flow.services.ghl_factory = lambda: httpx.Client()
     try:
         flow.add_event(

@@ -1,5 +1,8 @@
 """Helpers of the workflow tests: a warehouse with hand-made ST rows and events, and the
-engine's services wired to it."""
+engine's services wired to it.
+
+The events go into `events.workflow_events` as dbt built it (the `events_engine` fixture clones
+a template where dbt built it once per session), so they carry exactly dbt's columns."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import orjson
 import sqlalchemy as sa
 
 from perfect_catch.settings import Settings, WorkflowSettings, load_settings
+from perfect_catch.workflows import events
 from perfect_catch.workflows.matching import MatchResult, match_events
 from perfect_catch.workflows.passes import sync_from_files
 from perfect_catch.workflows.running import InstanceResult, run_instance
@@ -25,35 +29,6 @@ E164 = "+16025550142"
 EMAIL = "pat.lewis@example.com"
 #: Noon in New York (ST_TIMEZONE's default) on a Tuesday.
 NOON = datetime(2030, 6, 4, 16, 0, tzinfo=UTC)
-
-EVENTS_DDL = (
-    "create schema if not exists events",
-    """
-    create table if not exists events.workflow_events (
-        event_seq bigint not null unique,
-        event_id text not null unique,
-        event_type text not null,
-        tenant_id bigint not null,
-        occurred_at timestamptz not null,
-        customer_id bigint not null,
-        job_id bigint,
-        estimate_id bigint,
-        invoice_id bigint,
-        appointment_id bigint,
-        payload jsonb not null,
-        is_backfill boolean not null default false,
-        source_synced_at timestamptz,
-        emitted_at timestamptz not null default now()
-    )
-    """,
-)
-
-
-def create_events_table(engine: sa.Engine) -> None:
-    """The columns of the dbt model `events.workflow_events`, for tests that skip dbt."""
-    with engine.begin() as conn:
-        for statement in EVENTS_DDL:
-            conn.execute(sa.text(statement))
 
 
 def _raw_insert(conn: sa.Connection, table: str, values: dict[str, Any]) -> None:
@@ -182,9 +157,9 @@ class Flow:
                 sa.text(
                     "insert into events.workflow_events (event_seq, event_id, event_type,"
                     " tenant_id, occurred_at, customer_id, job_id, estimate_id, invoice_id,"
-                    " appointment_id, payload, is_backfill) values (:seq, :id, :type, :tenant,"
-                    " :at, :customer, :job, :estimate, :invoice, :appointment,"
-                    " cast(:payload as jsonb), :backfill)"
+                    " appointment_id, payload, is_backfill, emitted_at) values (:seq, :id, :type,"
+                    " :tenant, :at, :customer, :job, :estimate, :invoice, :appointment,"
+                    " cast(:payload as jsonb), :backfill, now())"
                 ),
                 {
                     "seq": seq,
@@ -257,7 +232,9 @@ class Flow:
 
 
 def make_flow(engine: sa.Engine, workflows_dir: Path | None = None, **settings: Any) -> Flow:
-    create_events_table(engine)
+    """A `Flow` on `engine`, whose database must hold dbt's `events.workflow_events`."""
+    with engine.connect() as conn:
+        assert events.relation_exists(conn), "make_flow needs the events_engine fixture"
     url = engine.url.render_as_string(hide_password=False)
     overrides: dict[str, Any] = {}
     if workflows_dir is not None:
