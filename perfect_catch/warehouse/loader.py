@@ -849,11 +849,12 @@ def widen_copy_buffer(conn: psycopg.Connection) -> int:
     """Let the kernel hold a page of COPY data on `conn`'s socket; returns its send buffer size.
 
     libpq hands COPY data to the socket and the loading thread waits until it is written. The
-    default buffer of a Unix socket (`net.core.wmem_default`, 208 KiB) holds about 300 rows, so
-    PostgreSQL ran dry whenever that thread waited for the GIL (another thread decoding a page
-    holds it for tens of milliseconds): on the large tenant's customers, PostgreSQL sat idle
-    for 6 of the 33 s spent writing COPY data. Only Unix sockets are widened: on TCP a fixed size
-    would switch off the kernel's own tuning of the buffer, which grows it as needed.
+    default buffer of a Unix socket (`net.core.wmem_default`, 208 KiB) holds a few hundred rows,
+    so PostgreSQL ran dry whenever that thread waited for the GIL (another thread decoding a page
+    holds it for a while): on the large tenant's customers, PostgreSQL sat idle for a good part
+    of the time spent writing COPY data (docs/benchmarks.md). Only Unix sockets are widened: on
+    TCP a fixed size would switch off the kernel's own tuning of the buffer, which grows it as
+    needed.
     """
     with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
         size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
