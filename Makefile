@@ -19,11 +19,17 @@ $(STAMP): pyproject.toml dbt_project/dbt_project.yml
 
 install: $(STAMP) ## create .venv and install the project with its dev tools
 
-test: install ## run the whole test suite (benchmarks excluded)
-	$(BIN)/python -m pytest
+# Test processes (pytest-xdist workers), each with its own embedded PostgreSQL; whole test
+# modules go to one worker (loadscope), so a module's shared warehouse is built once.
+TEST_WORKERS ?= 2
+LINTED := perfect_catch mcp_server tests
 
-lint: install
-	$(BIN)/ruff check perfect_catch mcp_server tests
+test: install lint ## lint, then run the whole test suite in parallel (benchmarks excluded)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
+
+lint: install ## ruff's lint rules and formatting, checked (nothing is rewritten)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 demo: install ## embedded PostgreSQL + simulators + a demo tenant + the Dagster UI
 	$(BIN)/perfect-catch demo

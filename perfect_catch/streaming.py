@@ -4,15 +4,14 @@ simulator).
 
 - Fewer cyclic garbage collections. Decoding one export page creates tens of thousands of dicts
   and lists; with CPython's default thresholds the collector runs every 700 new containers and,
-  every tenth time, scans the older generation, which holds the pages still in flight: on a page
-  of 5,000 customers that took about half of `orjson.loads`' time, and a part of the
-  simulator's time to build the page. The records hold no reference cycles, so reference
-  counting frees them all the same; the collector only looks for cycles less often.
+  every tenth time, scans the older generation, which holds the pages still in flight: a large
+  part of decoding a page, and of the simulator building one, went into those scans. The
+  records hold no reference cycles, so reference counting frees them all the same; the
+  collector only looks for cycles less often.
 - A shorter GIL switch interval. The thread reading the next page off the socket needs the GIL
   back after every read of 64 KiB; while the thread checking the previous page holds it, each
-  read waited up to the default 5 ms, so the API sat idle between pages. Handing the GIL over
-  every 0.5 ms took customers from 17,700 to 19,400 records/s (one run each of
-  `tests/benchmarks/bench_st_sync.py`).
+  read waited up to the default 5 ms, so the API sat idle between pages. A tenth of that hands
+  the GIL back before the socket runs dry (figures in docs/benchmarks.md, `bench_st_sync.py`).
 
 Both settings are process-wide: nested and concurrent users share them, and the last to leave
 restores what the first found.

@@ -1,6 +1,14 @@
 """Shared fixtures: one embedded PostgreSQL per test session, a fresh database per test (cloned
 from a migrated template, so it is fast), the simulators on an ephemeral port, and a spy on the
-loader's direct COPY."""
+loader's direct COPY.
+
+`make test` runs the suite on several pytest-xdist workers, each a process with a session of its
+own: its own PERFECT_CATCH_HOME (so its own embedded server, template and databases), its own
+temporary folders (dbt targets and logs, Dagster instances) and simulators on ephemeral ports.
+The one thing the workers share is the dbt project's `target/manifest.json`, which loading the
+Dagster definitions parses when it is stale; a file lock makes one worker parse it while the
+others wait.
+"""
 
 from __future__ import annotations
 
@@ -29,13 +37,21 @@ os.environ["SIM_ANCHOR_DATE"] = "2025-06-02"
 os.environ["CALLRAIL_INITIAL_DAYS"] = "3650"
 
 import sqlalchemy as sa  # noqa: E402
+from filelock import FileLock  # noqa: E402
 
 from perfect_catch.connectors.http import Clock  # noqa: E402
-from perfect_catch.warehouse import migrate  # noqa: E402
+from perfect_catch.warehouse import dbt_runner, migrate  # noqa: E402
 from perfect_catch.warehouse.embedded import EmbeddedServer, ensure_server, stop_server  # noqa: E402
 from perfect_catch.warehouse.engine import create_engine, dispose_engines  # noqa: E402
 
 TEMPLATE = "pc_template"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+"""The xdist worker this process is (`gw0`, `gw1`, …), `main` without xdist."""
+
+# Before collection imports the Dagster definitions, which parse a stale manifest in place.
+with FileLock(str(dbt_runner.MANIFEST.parent / ".manifest.lock"), timeout=300):
+    dbt_runner.MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+    dbt_runner.ensure_manifest()
 
 
 def _reset_caches() -> None:
@@ -54,11 +70,25 @@ def pg_home() -> Iterator[Path]:
     A folder of its own rather than pytest's tmp_path: pytest prunes old session folders, which
     would pull the data directory from under a server another session is still using.
     """
-    home = Path(tempfile.mkdtemp(prefix="pc-test-"))
+    home = Path(tempfile.mkdtemp(prefix=f"pc-test-{WORKER}-"))
     os.environ["PERFECT_CATCH_HOME"] = str(home)
     _reset_caches()
     yield home
     shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """dbt's log folder for this session: dbt run in-process logs to `dbt_project/logs/` unless
+    told otherwise, and two workers appending to (and rotating) one `dbt.log` would race."""
+    logs = tmp_path_factory.mktemp("dbt_logs")
+    saved = os.environ.get("DBT_LOG_PATH")
+    os.environ["DBT_LOG_PATH"] = str(logs)
+    yield logs
+    if saved is None:
+        os.environ.pop("DBT_LOG_PATH", None)
+    else:
+        os.environ["DBT_LOG_PATH"] = saved
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,10 @@
 """Decode a large page of records in pieces, so the decoding thread lets the others run.
 
-`orjson.loads` holds the GIL for the whole of its input: 40-50 ms for an export page of 5,000
-ServiceTitan customers (3 MB). The sync engine decodes the next page on one thread while another
-drives the COPY of the current page into PostgreSQL, and that thread needs the GIL back after
-every wait on the server, so PostgreSQL sat idle while a page was being decoded.
+`orjson.loads` holds the GIL for the whole of its input, which for an export page of 5,000
+ServiceTitan customers is long (docs/benchmarks.md). The sync engine decodes the next page on
+one thread while another drives the COPY of the current page into PostgreSQL, and that thread
+needs the GIL back after every wait on the server, so PostgreSQL sat idle while a page was being
+decoded.
 
 `loads_page` returns exactly what `orjson.loads` returns, and raises what it raises. A body
 whose last member is an array of objects (`{"hasMore": …, "continueFrom": …, "data": [{…}, …]}`,
@@ -23,8 +24,8 @@ from typing import Any
 
 import orjson
 
-#: Size of a piece; smaller bodies are decoded whole. A 3 MB page of customers took 25-45 ms
-#: to decode here, so a piece holds the GIL for about 2-4 ms.
+#: Size of a piece; smaller bodies are decoded whole. About a tenth of an export page of
+#: customers, so a piece holds the GIL for a tenth of the time the whole page would.
 CHUNK_BYTES = 256 * 1024
 
 

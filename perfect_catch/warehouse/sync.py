@@ -312,7 +312,7 @@ def _run(
         so the slowest stage alone sets the pace; a page of lead per stage bounds the memory."""
         return prefetch(prefetch(source, depth=1), depth=1, transform=prepared)
 
-    # The page loaded last. Freeing a page of records holds the GIL for about 10 ms; done between
+    # The page loaded last. Freeing a page of records holds the GIL for a while; done between
     # two pages, PostgreSQL waited that out, so it is done while PostgreSQL takes the next one.
     retired: list[Any] = []
 

@@ -1,7 +1,8 @@
 """A warehouse, a simulated ServiceTitan and dbt for the event tests.
 
 dbt runs in-process with the project parsed once per session (starting dbt costs far more than
-building this project on the small tenant), into a session-private target directory.
+building this project on the small tenant), into a session-private target directory (its own
+per pytest-xdist worker, so two workers never write one `target/` nor parse into each other's).
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from perfect_catch.warehouse.embedded import EmbeddedServer, running_server, stop_server
@@ -44,15 +46,21 @@ def test_second_process_reuses_running_server(pg_server: EmbeddedServer, pg_home
     assert running_server(pg_home) == pg_server
 
 
-def test_two_processes_starting_at_once_share_one_server(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_two_processes_starting_at_once_share_one_server() -> None:
+    # Not under pytest's tmp_path: run as root, the server runs as another user, and any pytest
+    # session starting meanwhile (one of another checkout) takes that user's access to pytest's
+    # temporary root away again.
+    home = Path(tempfile.mkdtemp(prefix="pc-test-")) / "home"
     try:
-        first, second = _probe(home), _probe(home)
-        a, b = _result(first), _result(second)
-        assert a["pid"] == b["pid"]
-        assert a["started"] == b["started"]
-        found = running_server(home)
-        assert found is not None and found.pid == a["pid"]
+        try:
+            first, second = _probe(home), _probe(home)
+            a, b = _result(first), _result(second)
+            assert a["pid"] == b["pid"]
+            assert a["started"] == b["started"]
+            found = running_server(home)
+            assert found is not None and found.pid == a["pid"]
+        finally:
+            assert stop_server(home) is True
+        assert running_server(home) is None
     finally:
-        assert stop_server(home) is True
-    assert running_server(home) is None
+        shutil.rmtree(home.parent, ignore_errors=True)
