@@ -56,14 +56,18 @@ def test_get_by_id(server, st) -> None:
         ("jpm", "jobs", "jobs"),
         ("sales", "estimates", "estimates"),
         ("jpm", "appointments", "appointments"),
-        ("accounting", "invoices", "invoices"),
         ("settings", "technicians", "technicians"),
         ("settings", "business-units", "business-units"),
         ("jpm", "job-types", "job-types"),
         ("crm", "locations", "locations"),
     ):
         record = next(server.system("servicetitan").store().iter_by_id(entity))
+        if entity == "jobs":  # the export's `active` is not part of the job read model
+            record = {key: value for key, value in record.items() if key != "active"}
         assert st.get(module, f"{resource}/{record['id']}").json() == record
+    invoice = next(server.system("servicetitan").store().iter_by_id("invoices"))
+    # ServiceTitan has no get-by-id for invoices: they are read through the list.
+    assert st.get("accounting", f"invoices/{invoice['id']}").status_code == 404
     missing = st.get("crm", "customers/1")
     assert missing.status_code == 404 and missing.json()["status"] == 404
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from perfect_catch.simulators.servicetitan.records.crm import NO_PHONE_SETTINGS
 from perfect_catch.simulators.servicetitan.records.shared import Record
 from perfect_catch.simulators.servicetitan.refusals import invalid
 
@@ -103,7 +104,7 @@ def _customer_contact(m: TenantWriter, customer: Record, contact: Record) -> Rec
             "phoneSettings": (
                 {"phoneNumber": phone_digits(contact["value"]), "doNotText": False}
                 if phone
-                else None
+                else dict(NO_PHONE_SETTINGS)
             ),
             "preferences": {
                 "jobRemindersEnabled": True,

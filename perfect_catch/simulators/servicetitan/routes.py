@@ -66,13 +66,21 @@ LISTS: dict[tuple[str, str], str] = {
     **{
         key: entity
         for key, entity in EXPORTS.items()
-        if entity not in ("customer-contacts", "invoice-items", "appointment-assignments")
+        if entity not in ("invoice-items", "appointment-assignments")
     },
     ("jpm", "job-types"): "job-types",
     ("marketing", "campaigns"): "campaigns",
 }
+# Entities with a get-by-id route; ServiceTitan reads invoices, payments and contacts only in lists.
+GET_BY_ID = frozenset(LISTS.values()) - {"invoices", "payments", "customer-contacts"}
 # List endpoints without an `active` filter (jobs: every status is listed).
-NO_ACTIVE_FILTER = {"jobs", "payments", "invoices"}
+NO_ACTIVE_FILTER = {"jobs", "payments", "invoices", "customer-contacts"}
+# Fields of an export record that the entity's list and get-by-id models do not have
+# (e.g. `Jpm.V2.JobResponse` has no `active`, `Jpm.V2.ExportJobResponse` has).
+EXPORT_ONLY_FIELDS: dict[str, tuple[str, ...]] = {
+    "jobs": ("active",),
+    "customer-contacts": ("active",),
+}
 EQUALITY_FILTERS = (
     "customerId",
     "jobId",
@@ -104,6 +112,14 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 
 # --- export, list, read --------------------------------------------------------------------------
+
+
+def _read_view(entity: str, record: Record) -> Record:
+    """The record as the list and get-by-id routes answer it, without export-only fields."""
+    omitted = EXPORT_ONLY_FIELDS.get(entity)
+    if not omitted:
+        return record
+    return {key: value for key, value in record.items() if key not in omitted}
 
 
 async def export(
@@ -256,7 +272,7 @@ async def list_records(
             "pageSize": page_size,
             "hasMore": has_more,
             "totalCount": seen if include_total else None,
-            "data": data,
+            "data": [_read_view(entity, record) for record in data],
         }
     )
 
@@ -265,14 +281,14 @@ async def get_by_id(
     request: Request, state: ServiceTitanState, store: TenantStore, match: re.Match[str]
 ) -> Response:
     entity = LISTS.get((match["module"], match["resource"]))
-    if entity is None:
-        return api_error(404, f"Unknown resource '{match['resource']}' in {match['module']}.")
+    if entity not in GET_BY_ID:
+        return api_error(404, f"No route for GET {match['module']}/{match['resource']}/{{id}}.")
     record = store.get(entity, int(match["id"]))
     if record is None:
         return api_error(
             404, f"{entity} with id {match['id']} was not found.", data={"id": int(match["id"])}
         )
-    return json_response(record)
+    return json_response(_read_view(entity, record))
 
 
 # --- writes --------------------------------------------------------------------------------------
@@ -280,14 +296,21 @@ async def get_by_id(
 
 def _write(
     action: Callable[[ServiceTitanState, TenantStore, re.Match[str], dict[str, Any]], Any],
+    answers: str | None = None,
 ) -> Handler:
+    """A write route; `answers` names the entity whose read model the response follows."""
+
     async def handler(
         request: Request, state: ServiceTitanState, store: TenantStore, match: re.Match[str]
     ) -> Response:
         body = await _json_body(request)
         with state.lock:
             result = action(state, store, match, body)
-        return Response(status_code=200) if result is None else json_response(result)
+        if result is None:
+            return Response(status_code=200)
+        if answers is not None and isinstance(result, dict):
+            result = _read_view(answers, result)
+        return json_response(result)
 
     return handler
 
@@ -333,11 +356,15 @@ def _dismiss(
 
 API_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"(?P<module>[a-z-]+)/export/(?P<resource>[a-z-]+(?:/contacts)?)"), export),
-    ("POST", re.compile(r"jpm/jobs"), _write(lambda s, st, m, b: _mutator(s, st).create_job(b))),
+    (
+        "POST",
+        re.compile(r"jpm/jobs"),
+        _write(lambda s, st, m, b: _mutator(s, st).create_job(b), answers="jobs"),
+    ),
     (
         "PUT",
         re.compile(r"jpm/jobs/(?P<id>\d+)/complete"),
-        _write(lambda s, st, m, b: _mutator(s, st).complete_job(int(m["id"]))),
+        _write(lambda s, st, m, b: _mutator(s, st).complete_job(int(m["id"])), answers="jobs"),
     ),
     ("POST", re.compile(r"jpm/jobs/(?P<id>\d+)/notes"), _add_note("jobs")),
     ("GET", re.compile(r"jpm/jobs/(?P<id>\d+)/notes"), _notes_list("jobs")),
@@ -395,7 +422,7 @@ API_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         _write(lambda s, st, m, b: _mutator(s, st).capacity(b)),
     ),
     ("GET", re.compile(r"(?P<module>[a-z-]+)/(?P<resource>[a-z-]+)/(?P<id>\d+)"), get_by_id),
-    ("GET", re.compile(r"(?P<module>[a-z-]+)/(?P<resource>[a-z-]+)"), list_records),
+    ("GET", re.compile(r"(?P<module>[a-z-]+)/(?P<resource>[a-z-]+(?:/contacts)?)"), list_records),
 ]
 
 
