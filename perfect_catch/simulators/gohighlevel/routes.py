@@ -49,10 +49,21 @@ class HttpError(Exception):
         super().__init__(str(message))
 
 
+def _without_nulls(value: Any) -> Any:
+    """GoHighLevel leaves a field it has no value for out of the JSON (its spec makes no field
+    nullable): a contact without an e-mail has no `email` key, not `"email": null`."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
 def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(orjson.dumps(payload), status, headers, media_type="application/json")
+    body = orjson.dumps(_without_nulls(payload) if status < 400 else payload)
+    return Response(body, status, headers, media_type="application/json")
 
 
 def error(status: int, message: str | list[str], headers: dict[str, str] | None = None) -> Response:

@@ -220,3 +220,13 @@ def create_customer(m: TenantWriter, body: dict[str, Any]) -> Record:
             for c in created_contacts
         ],
     }
+
+
+def tag_customer(m: TenantWriter, customer_id: int, tag_type_id: int) -> Record:
+    """POST crm/customers/{id}/tags/{tagTypeId}: the tag joins the customer's (once)."""
+    customer = m.require("customers", customer_id)
+    tags = list(customer.get("tagTypeIds") or [])
+    if tag_type_id not in tags:
+        tags.append(tag_type_id)
+        m.touch("customers", customer_id, {"tagTypeIds": tags})
+    return {"customerId": customer_id, "tagTypeIds": tags}

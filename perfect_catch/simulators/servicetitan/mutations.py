@@ -125,6 +125,9 @@ class Mutator(TenantWriter):
         """POST crm/v2/tenant/{t}/customers."""
         return crm.create_customer(self, body)
 
+    def tag_customer(self, customer_id: int, tag_type_id: int) -> Record:
+        return crm.tag_customer(self, customer_id, tag_type_id)
+
     def merge_customer(self, source_id: int, target_id: int) -> Record:
         self.require("customers", target_id, "mergedToId")
         target_locations = self.locations_of(target_id)

@@ -315,6 +315,13 @@ def _write(
     return handler
 
 
+def _note_view(entity: str, note: Record) -> Record:
+    """A note as ServiceTitan answers it: a job's note (`Jpm.V2.NoteResponse`) has no id."""
+    if entity != "jobs":
+        return note
+    return {key: value for key, value in note.items() if key != "id"}
+
+
 def _notes_list(entity: str) -> Handler:
     async def handler(
         request: Request, state: ServiceTitanState, store: TenantStore, match: re.Match[str]
@@ -329,7 +336,7 @@ def _notes_list(entity: str) -> Handler:
                 "pageSize": len(notes) or 50,
                 "hasMore": False,
                 "totalCount": None,
-                "data": notes,
+                "data": [_note_view(entity, note) for note in notes],
             }
         )
 
@@ -342,8 +349,9 @@ def _mutator(state: ServiceTitanState, store: TenantStore) -> Mutator:
 
 def _add_note(entity: str) -> Handler:
     return _write(
-        lambda s, st, m, b: _mutator(s, st).add_note(
-            entity, int(m["id"]), b.get("text"), bool(b.get("pinToTop"))
+        lambda s, st, m, b: _note_view(
+            entity,
+            _mutator(s, st).add_note(entity, int(m["id"]), b.get("text"), bool(b.get("pinToTop"))),
         )
     )
 
@@ -354,76 +362,98 @@ def _dismiss(
     _mutator(state, store).dismiss_estimate(int(m["id"]))
 
 
-API_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
-    ("GET", re.compile(r"(?P<module>[a-z-]+)/export/(?P<resource>[a-z-]+(?:/contacts)?)"), export),
+def _tag_customer(
+    state: ServiceTitanState, store: TenantStore, m: re.Match[str], body: dict[str, Any]
+) -> Record:
+    return _mutator(state, store).tag_customer(int(m["id"]), int(m["tagTypeId"]))
+
+
+def _complete_job(
+    state: ServiceTitanState, store: TenantStore, m: re.Match[str], body: dict[str, Any]
+) -> None:
+    """ServiceTitan answers a completion with an empty 200."""
+    _mutator(state, store).complete_job(int(m["id"]))
+
+
+def _update_sku(resource: str) -> Handler:
+    return _write(lambda s, st, m, b: _mutator(s, st).update_sku(resource, int(m["id"]), b))
+
+
+# The write routes, as `{module}/{path}` with `{name}` for a numeric path parameter.
+WRITE_ROUTES: list[tuple[str, str, Handler]] = [
+    ("POST", "jpm/jobs", _write(lambda s, st, m, b: _mutator(s, st).create_job(b), "jobs")),
+    ("PUT", "jpm/jobs/{id}/complete", _write(_complete_job)),
+    ("POST", "jpm/jobs/{id}/notes", _add_note("jobs")),
+    ("GET", "jpm/jobs/{id}/notes", _notes_list("jobs")),
+    ("POST", "crm/customers/{id}/notes", _add_note("customers")),
+    ("GET", "crm/customers/{id}/notes", _notes_list("customers")),
+    ("POST", "crm/customers/{id}/tags/{tagTypeId}", _write(_tag_customer)),
     (
         "POST",
-        re.compile(r"jpm/jobs"),
-        _write(lambda s, st, m, b: _mutator(s, st).create_job(b), answers="jobs"),
-    ),
-    (
-        "PUT",
-        re.compile(r"jpm/jobs/(?P<id>\d+)/complete"),
-        _write(lambda s, st, m, b: _mutator(s, st).complete_job(int(m["id"])), answers="jobs"),
-    ),
-    ("POST", re.compile(r"jpm/jobs/(?P<id>\d+)/notes"), _add_note("jobs")),
-    ("GET", re.compile(r"jpm/jobs/(?P<id>\d+)/notes"), _notes_list("jobs")),
-    ("POST", re.compile(r"crm/customers/(?P<id>\d+)/notes"), _add_note("customers")),
-    ("GET", re.compile(r"crm/customers/(?P<id>\d+)/notes"), _notes_list("customers")),
-    (
-        "POST",
-        re.compile(r"jpm/appointments"),
+        "jpm/appointments",
         _write(lambda s, st, m, b: _mutator(s, st).book_appointment(b)),
     ),
     (
         "PATCH",
-        re.compile(r"jpm/appointments/(?P<id>\d+)/reschedule"),
+        "jpm/appointments/{id}/reschedule",
         _write(lambda s, st, m, b: _mutator(s, st).reschedule(int(m["id"]), b)),
     ),
-    (
-        "POST",
-        re.compile(r"sales/estimates"),
-        _write(lambda s, st, m, b: _mutator(s, st).create_estimate(b)),
-    ),
+    ("POST", "sales/estimates", _write(lambda s, st, m, b: _mutator(s, st).create_estimate(b))),
     (
         "PUT",
-        re.compile(r"sales/estimates/(?P<id>\d+)/items"),
+        "sales/estimates/{id}/items",
         _write(lambda s, st, m, b: _mutator(s, st).upsert_estimate_item(int(m["id"]), b)),
     ),
     (
         "PUT",
-        re.compile(r"sales/estimates/(?P<id>\d+)/sell"),
+        "sales/estimates/{id}/sell",
         _write(lambda s, st, m, b: _mutator(s, st).sell_estimate(int(m["id"]), b.get("soldBy"))),
     ),
-    ("PUT", re.compile(r"sales/estimates/(?P<id>\d+)/dismiss"), _write(_dismiss)),
+    ("PUT", "sales/estimates/{id}/dismiss", _write(_dismiss)),
     (
         "POST",
-        re.compile(r"dispatch/appointment-assignments/assign-technicians"),
+        "dispatch/appointment-assignments/assign-technicians",
         _write(lambda s, st, m, b: _mutator(s, st).assign_technicians(b)),
     ),
     (
         "POST",
-        re.compile(r"dispatch/appointment-assignments/unassign-technicians"),
+        "dispatch/appointment-assignments/unassign-technicians",
         _write(lambda s, st, m, b: _mutator(s, st).unassign_technicians(b)),
     ),
-    (
-        "POST",
-        re.compile(r"crm/customers"),
-        _write(lambda s, st, m, b: _mutator(s, st).create_customer(b)),
-    ),
-    (
-        "PATCH",
-        re.compile(r"pricebook/(?P<resource>services|materials|equipment)/(?P<id>\d+)"),
-        _write(lambda s, st, m, b: _mutator(s, st).update_sku(m["resource"], int(m["id"]), b)),
-    ),
-    (
-        "POST",
-        re.compile(r"dispatch/capacity"),
-        _write(lambda s, st, m, b: _mutator(s, st).capacity(b)),
-    ),
+    ("POST", "crm/customers", _write(lambda s, st, m, b: _mutator(s, st).create_customer(b))),
+    ("PATCH", "pricebook/services/{id}", _update_sku("services")),
+    ("PATCH", "pricebook/materials/{id}", _update_sku("materials")),
+    ("PATCH", "pricebook/equipment/{id}", _update_sku("equipment")),
+    ("POST", "dispatch/capacity", _write(lambda s, st, m, b: _mutator(s, st).capacity(b))),
+]
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>\\d+)", template))
+
+
+API_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
+    ("GET", re.compile(r"(?P<module>[a-z-]+)/export/(?P<resource>[a-z-]+(?:/contacts)?)"), export),
+    *((method, _pattern(template), handler) for method, template, handler in WRITE_ROUTES),
     ("GET", re.compile(r"(?P<module>[a-z-]+)/(?P<resource>[a-z-]+)/(?P<id>\d+)"), get_by_id),
     ("GET", re.compile(r"(?P<module>[a-z-]+)/(?P<resource>[a-z-]+(?:/contacts)?)"), list_records),
 ]
+
+
+def served_operations() -> set[tuple[str, str, str]]:
+    """Every (method, module, path after the tenant) this simulator answers, `{id}` for an id.
+
+    What a conformance test compares with the spec's operations and with the clients' calls.
+    """
+    served = {("GET", module, f"export/{resource}") for module, resource in EXPORTS}
+    for (module, resource), entity in LISTS.items():
+        served.add(("GET", module, resource))
+        if entity in GET_BY_ID:
+            served.add(("GET", module, f"{resource}/{{id}}"))
+    for method, template, _ in WRITE_ROUTES:
+        module, _, path = template.partition("/")
+        served.add((method, module, path))
+    return served
 
 
 class ServiceTitanApi:
