@@ -30,8 +30,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 SEEDS = (1, 2, 3)
-EXPORT_PAGE_SIZE = 40
-LIST_PAGE_SIZE = 25
+EXPORT_PAGE_SIZE = 15
+LIST_PAGE_SIZE = 10
 SERVICE, MATERIAL, EQUIPMENT = 8001, 6003, 7002
 ADDRESS = {"street": "1 Palm Ln", "city": "Mesa", "state": "AZ", "zip": "85201", "country": "USA"}
 
@@ -196,17 +196,21 @@ def st(request: pytest.FixtureRequest) -> Iterator[StSession]:
 
 
 def _export_pages(st: StSession, module: str, resource: str) -> Iterator[httpx.Response]:
-    """The first page; the second and the last, each with and without recent changes."""
+    """The first page; the second, and the end of the feed, each with and without recent changes.
+
+    The end token is found with one page holding the whole feed, so the test does not walk it.
+    """
     path = f"export/{resource}"
     first = st.call("GET", module, path)
     yield first
-    body = first.json()
-    second_token = token = last_token = body["continueFrom"]
-    while body["hasMore"]:
-        last_token = token
-        body = st.call("GET", module, path, params={"from": token}).json()
-        token = body["continueFrom"]
-    for start in dict.fromkeys((second_token, last_token)):
+    state = st.system.state
+    state.export_page_size = 1_000_000
+    try:
+        end = st.call("GET", module, path).json()
+    finally:
+        state.export_page_size = EXPORT_PAGE_SIZE
+    assert not end["hasMore"]
+    for start in (first.json()["continueFrom"], end["continueFrom"]):
         for recent in ("false", "true"):
             params = {"from": start, "includeRecentChanges": recent}
             yield st.call("GET", module, path, params=params)
@@ -472,3 +476,61 @@ def test_gohighlevel_responses_follow_the_spec(specs: Specs, seed: int) -> None:
     check.assert_clean()
     served = {(None, method, normalized(path)) for path, method, _ in GHL_ROUTES}
     assert served - check.validated == set(), "simulated routes the test did not validate"
+
+
+# --- refusals: 401, 403, 404, 429 ---------------------------------------------------------------
+
+
+def test_servicetitan_refusals_have_the_api_error_shape(specs: Specs) -> None:
+    check = Validation(specs, "servicetitan")
+    session = StSession(1)
+    jobs = _st_spec_path("jobs")
+
+    def refused(
+        status: int, headers: dict[str, str], path: str = "jobs", spec: str = "jobs"
+    ) -> httpx.Response:
+        response = session.client.get(f"/jpm/v2/tenant/{session.tenant}/{path}", headers=headers)
+        assert response.status_code == status, response.text
+        body = check.check("jpm", "GET", _st_spec_path(spec), response)
+        assert body["status"] == status and body["title"] and body["traceId"]
+        return response
+
+    no_token = refused(401, {"ST-App-Key": session.headers["ST-App-Key"]})
+    assert no_token.headers["WWW-Authenticate"] == "Bearer"
+    refused(401, {**session.headers, "Authorization": "Bearer expired"})
+    refused(403, {"Authorization": session.headers["Authorization"]})
+    refused(404, session.headers, "jobs/1", "jobs/{id}")
+    unknown_tenant = session.client.get("/jpm/v2/tenant/1/jobs", headers=session.headers)
+    assert unknown_tenant.status_code == 404
+    check.check("jpm", "GET", jobs, unknown_tenant)
+    session.system.state.rate_limit = 1
+    session.call("GET", "jpm", "jobs")
+    limited = refused(429, session.headers)
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert limited.json()["title"].endswith(f"in {limited.headers['Retry-After']} seconds.")
+    check.assert_clean()
+    session.client.close()
+
+
+def test_gohighlevel_refusals_have_its_error_shape(specs: Specs) -> None:
+    check = Validation(specs, "gohighlevel")
+    system = GoHighLevelSystem(seed=1, size="small", burst_limit=2)
+    client = TestClient(system.app)
+    headers = {"Authorization": f"Bearer {system.state.token}", "Version": API_VERSION}
+    path = f"/opportunities/pipelines?locationId={system.state.location_id}"
+
+    def refused(status: int, response: httpx.Response, spec: str) -> dict[str, Any]:
+        assert response.status_code == status, response.text
+        body = check.check(None, "GET", spec, response)
+        assert body["statusCode"] == status and body["message"] and body["error"]
+        return body
+
+    refused(401, client.get(path, headers={"Version": API_VERSION}), "/opportunities/pipelines")
+    refused(404, client.get("/opportunities/missing", headers=headers), "/opportunities/{id}")
+    assert client.get(path, headers=headers).status_code == 200  # the second of the burst
+    limited = client.get(path, headers=headers)
+    refused(429, limited, "/opportunities/pipelines")
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert limited.headers["X-RateLimit-Remaining"] == "0"
+    check.assert_clean()
+    client.close()
