@@ -534,3 +534,39 @@ def test_gohighlevel_refusals_have_its_error_shape(specs: Specs) -> None:
     assert limited.headers["X-RateLimit-Remaining"] == "0"
     check.assert_clean()
     client.close()
+
+
+def test_ids_beyond_64_bits_are_not_found(specs: Specs) -> None:
+    check = Validation(specs, "servicetitan")
+    session = StSession(1)
+    huge = str(1 << 70)
+    for method, module, path, spec in (
+        ("GET", "jpm", f"jobs/{huge}", "jobs/{id}"),
+        ("GET", "crm", f"customers/{huge}/notes", "customers/{id}/notes"),
+        ("POST", "jpm", f"jobs/{huge}/notes", "jobs/{id}/notes"),
+        ("PATCH", "pricebook", f"services/{huge}", "services/{id}"),
+        ("PUT", "sales", f"estimates/{huge}/sell", "estimates/{id}/sell"),
+    ):
+        response = session.call(method, module, path, json={"text": "x", "price": 1})
+        assert response.status_code == 404, response.text
+        check.check(module, method, _st_spec_path(spec), response)
+    big = 1 << 70
+    estimate = next(session.store.iter_by_id("estimates"))["id"]
+    for method, module, path, body in (
+        ("POST", "jpm", "jobs", {"customerId": big, "locationId": big, "jobTypeId": big}),
+        ("POST", "crm", "customers", {"name": "A", "tagTypeIds": [big], "paymentTermId": big}),
+        ("POST", "jpm", "appointments", {"jobId": big, "start": "2026-05-04T15:00:00Z"}),
+        ("PUT", "sales", f"estimates/{estimate}/items", {"skuId": big, "quantity": big}),
+        ("PUT", "sales", f"estimates/{estimate}/sell", {"soldBy": big}),
+        ("POST", "sales", "estimates", {"jobId": big, "items": [{"skuId": big}]}),
+        (
+            "POST",
+            "dispatch",
+            "appointment-assignments/assign-technicians",
+            {"jobAppointmentId": big, "technicianIds": [big]},
+        ),
+    ):
+        response = session.call(method, module, path, json=body)
+        assert response.status_code in (400, 404), response.text
+    check.assert_clean()
+    session.client.close()

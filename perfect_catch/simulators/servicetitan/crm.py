@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfect_catch.simulators.servicetitan.records.crm import NO_PHONE_SETTINGS
 from perfect_catch.simulators.servicetitan.records.shared import Record
-from perfect_catch.simulators.servicetitan.refusals import invalid
+from perfect_catch.simulators.servicetitan.refusals import invalid, is_id
 
 if TYPE_CHECKING:
     from perfect_catch.simulators.servicetitan.writer import TenantWriter
@@ -69,9 +69,7 @@ def _flag(body: dict[str, Any], field: str) -> bool:
 
 def _ids(body: dict[str, Any], field: str) -> list[int]:
     value = body.get(field) or []
-    if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
+    if not isinstance(value, list) or not all(is_id(v) for v in value):
         raise invalid(field, f"{field} must be a list of ids.")
     return value
 
@@ -162,9 +160,7 @@ def create_customer(m: TenantWriter, body: dict[str, Any]) -> Record:
             raise invalid(field, f"{field} must be a number.")
         numbers[field] = None if value is None else float(value)
     payment_term = body.get("paymentTermId")
-    if payment_term is not None and (
-        not isinstance(payment_term, int) or isinstance(payment_term, bool)
-    ):
+    if payment_term is not None and not is_id(payment_term):
         raise invalid("paymentTermId", "paymentTermId must be an id.")
     creator = m.u.id_of("employees", 0)
     customer = m.create_like(

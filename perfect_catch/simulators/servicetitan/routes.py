@@ -23,7 +23,7 @@ from perfect_catch.simulators.faults import FaultInjector
 from perfect_catch.simulators.servicetitan.errors import api_error, json_response, too_many_requests
 from perfect_catch.simulators.servicetitan.mutations import MALFORMED_KINDS, Mutator
 from perfect_catch.simulators.servicetitan.records.shared import Record
-from perfect_catch.simulators.servicetitan.refusals import Invalid, NotFound
+from perfect_catch.simulators.servicetitan.refusals import Invalid, NotFound, is_id
 from perfect_catch.simulators.servicetitan.state import TOKEN_TTL_SECONDS, ServiceTitanState
 from perfect_catch.simulators.servicetitan.store import TenantStore, TokenError
 from perfect_catch.simulators.servicetitan.timefmt import format_ticks, parse_instant
@@ -510,12 +510,19 @@ class ServiceTitanApi:
                 continue
             if method != request.method:
                 continue
+            beyond = [
+                name
+                for name, value in match.groupdict().items()
+                if value and value.isdigit() and not is_id(int(value))
+            ]
+            if beyond:
+                message = f"No record has the {beyond[0]} {match[beyond[0]]}."
+                return api_error(404, message, {beyond[0]: [message]})
             try:
                 return await handler(request, state, store, match)
             except NotFound as exc:
-                return api_error(
-                    404, str(exc), {exc.field: [str(exc)]}, data={exc.field: exc.record_id}
-                )
+                data = {exc.field: exc.record_id} if is_id(exc.record_id) else {}
+                return api_error(404, str(exc), {exc.field: [str(exc)]}, data=data)
             except Invalid as exc:
                 return api_error(exc.status, str(exc), exc.errors)
         if any(pattern.fullmatch(path) for _, pattern, _ in API_ROUTES):
