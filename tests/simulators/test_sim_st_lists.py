@@ -166,3 +166,16 @@ def test_capacity(st) -> None:
     slots = response.json()["availabilities"]
     assert len(slots) == 8 and {"start", "end", "openAvailability", "technicians"} <= set(slots[0])
     assert st.request("POST", "dispatch", "capacity", json={}).status_code == 400
+
+
+def test_customer_contacts_list(server, st) -> None:
+    store = server.system("servicetitan").store()
+    contacts = list(store.iter_by_id("customer-contacts"))
+    customer_id = contacts[0]["customerId"]
+    listed = st.get("crm", "customers/contacts", customerIds=str(customer_id), pageSize=50)
+    assert listed.status_code == 200, listed.text
+    expected = [c["id"] for c in contacts if c["customerId"] == customer_id]
+    assert [c["id"] for c in listed.json()["data"]] == expected
+    assert not any("active" in c for c in listed.json()["data"])  # not in the list's model
+    every = st.get("crm", "customers/contacts", pageSize=5000).json()["data"]
+    assert len(every) == len(contacts)  # inactive ones too: the list has no active filter

@@ -23,7 +23,7 @@ from perfect_catch.simulators.faults import FaultInjector
 from perfect_catch.simulators.servicetitan.errors import api_error, json_response, too_many_requests
 from perfect_catch.simulators.servicetitan.mutations import MALFORMED_KINDS, Mutator
 from perfect_catch.simulators.servicetitan.records.shared import Record
-from perfect_catch.simulators.servicetitan.refusals import Invalid, NotFound, is_id
+from perfect_catch.simulators.servicetitan.refusals import Invalid, NotFound, invalid, is_id
 from perfect_catch.simulators.servicetitan.state import TOKEN_TTL_SECONDS, ServiceTitanState
 from perfect_catch.simulators.servicetitan.store import TenantStore, TokenError
 from perfect_catch.simulators.servicetitan.timefmt import format_ticks, parse_instant
@@ -194,6 +194,13 @@ def _matcher(entity: str, params: Any) -> Callable[[Record], bool]:
         if value:
             wanted_value: Any = int(value) if value.lstrip("-").isdigit() else value
             checks.append(lambda r, n=name, v=wanted_value: r.get(n) == v)
+    customer_ids = params.get("customerIds")
+    if customer_ids:
+        try:
+            wanted_customers = {int(part) for part in customer_ids.split(",") if part.strip()}
+        except ValueError:
+            raise invalid("customerIds", "Use comma-separated integers.") from None
+        checks.append(lambda r: r.get("customerId") in wanted_customers)
     status = params.get("status")
     if status and entity == "estimates":
         checks.append(lambda r: (r.get("status") or {}).get("name", "").lower() == status.lower())
