@@ -473,6 +473,8 @@ def test_gohighlevel_responses_follow_the_spec(specs: Specs, seed: int) -> None:
     call("GET", "/contacts/nope", "/contacts/{contactId}", 400)
     call("GET", "/opportunities/nope", "/opportunities/{id}", 404)
     call("POST", "/opportunities/", "/opportunities/", 422, json={"name": "x"})
+    odd_cursor = {"locationId": ghl.location, "startAfter": "0.5", "startAfterId": "x"}
+    call("GET", "/contacts/", "/contacts/", 422, params=odd_cursor)  # was a 500
     check.assert_clean()
     served = {(None, method, normalized(path)) for path, method, _ in GHL_ROUTES}
     assert served - check.validated == set(), "simulated routes the test did not validate"
