@@ -40,7 +40,8 @@ def _nullable_to_json_schema(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     converted = {key: _nullable_to_json_schema(value) for key, value in node.items()}
-    if converted.pop("nullable", False) is True:
+    if converted.get("nullable") is True:  # not a property that happens to be named so
+        del converted["nullable"]
         return {"anyOf": [converted, {"type": "null"}]}
     return converted
 
