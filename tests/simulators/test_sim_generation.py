@@ -53,7 +53,12 @@ def test_records_follow_the_spec_shapes() -> None:
     assert isinstance(invoice["total"], str) and "." in invoice["total"]
     assert set(invoice["customer"]) == {"id", "name"}
     assert set(invoice["job"]) == {"id", "number", "type"}
-    assert [i["invoiceId"] for i in invoice["items"]] == [invoice["id"]] * 3
+    children = [
+        GENERATORS["invoice-items"](u, k) for k in u.children("invoices", "invoice-items", 10)
+    ]
+    assert len(children) == 3 and [i["id"] for i in invoice["items"]] == [c["id"] for c in children]
+    assert {c["invoiceId"] for c in children} == {invoice["id"]}
+    assert not {"invoiceId", "active"} & {key for i in invoice["items"] for key in i}
     customers = [GENERATORS["customers"](u, i) for i in range(u.counts["customers"])]
     merged = [c for c in customers if c["mergedToId"] is not None]
     assert len(merged) == 24 and {c["active"] for c in merged} == {False}

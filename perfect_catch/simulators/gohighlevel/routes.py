@@ -49,10 +49,21 @@ class HttpError(Exception):
         super().__init__(str(message))
 
 
+def _without_nulls(value: Any) -> Any:
+    """GoHighLevel leaves a field it has no value for out of the JSON (its spec makes no field
+    nullable): a contact without an e-mail has no `email` key, not `"email": null`."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
 def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(orjson.dumps(payload), status, headers, media_type="application/json")
+    body = orjson.dumps(_without_nulls(payload) if status < 400 else payload)
+    return Response(body, status, headers, media_type="application/json")
 
 
 def error(status: int, message: str | list[str], headers: dict[str, str] | None = None) -> Response:
@@ -89,6 +100,14 @@ def _location(state: GhlState, value: Any, name: str) -> None:
         raise HttpError(403, "The token does not have access to this location.")
 
 
+def _ms(value: Any, name: str) -> int:
+    """A time bound or cursor in epoch milliseconds; anything else is the caller's 422."""
+    try:
+        return parse_ms(value)
+    except (ValueError, TypeError, OverflowError):
+        raise HttpError(422, [f"{name} must be epoch milliseconds or an ISO date"]) from None
+
+
 # --- contacts ------------------------------------------------------------------------------------
 
 
@@ -111,7 +130,7 @@ def _compare(field: str, actual: Any, operator: str, value: Any) -> bool:
             "lte": lambda a, b: a <= b,
             "eq": lambda a, b: a == b,
         }
-        return all(checks[op](actual, parse_ms(bound)) for op, bound in bounds.items())
+        return all(checks[op](actual, _ms(bound, field)) for op, bound in bounds.items())
     if field == "phone":
         actual, value = e164(actual), e164(str(value))
     if field == "tags":
@@ -186,7 +205,7 @@ async def search_contacts(request: Request, state: GhlState) -> Response:
     if after_raw:
         if not isinstance(after_raw, list) or len(after_raw) != 2:
             raise HttpError(422, ["searchAfter must be the searchAfter of a returned contact"])
-        after = (parse_ms(after_raw[0]), str(after_raw[1]))
+        after = (_ms(after_raw[0], "searchAfter"), str(after_raw[1]))
     elif page * limit > PAGED_SEARCH_LIMIT:
         raise HttpError(
             400,
@@ -225,9 +244,9 @@ async def list_contacts(request: Request, state: GhlState) -> Response:
         contacts = state.contacts
         after = None
         if start_after and start_after_id:
-            after = (parse_ms(start_after), start_after_id)
+            after = (_ms(start_after, "startAfter"), start_after_id)
         elif start_after:
-            after = (parse_ms(start_after), "\uffff")
+            after = (_ms(start_after, "startAfter"), "\uffff")
         position = bisect.bisect_right(view, after) if after else 0
         out: list[dict[str, Any]] = []
         more = False
@@ -367,7 +386,7 @@ async def search_opportunities(request: Request, state: GhlState) -> Response:
 
     after = None
     if params.get("startAfter") and params.get("startAfterId"):
-        after = (parse_ms(params["startAfter"]), params["startAfterId"])
+        after = (_ms(params["startAfter"], "startAfter"), params["startAfterId"])
     with state.lock:
         view = state.view("opportunities", "_created")
         records = state.opportunities

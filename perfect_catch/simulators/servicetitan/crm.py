@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from perfect_catch.simulators.servicetitan.records.crm import NO_PHONE_SETTINGS
 from perfect_catch.simulators.servicetitan.records.shared import Record
-from perfect_catch.simulators.servicetitan.refusals import invalid
+from perfect_catch.simulators.servicetitan.refusals import invalid, is_id
 
 if TYPE_CHECKING:
     from perfect_catch.simulators.servicetitan.writer import TenantWriter
@@ -68,9 +69,7 @@ def _flag(body: dict[str, Any], field: str) -> bool:
 
 def _ids(body: dict[str, Any], field: str) -> list[int]:
     value = body.get(field) or []
-    if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
+    if not isinstance(value, list) or not all(is_id(v) for v in value):
         raise invalid(field, f"{field} must be a list of ids.")
     return value
 
@@ -103,7 +102,7 @@ def _customer_contact(m: TenantWriter, customer: Record, contact: Record) -> Rec
             "phoneSettings": (
                 {"phoneNumber": phone_digits(contact["value"]), "doNotText": False}
                 if phone
-                else None
+                else dict(NO_PHONE_SETTINGS)
             ),
             "preferences": {
                 "jobRemindersEnabled": True,
@@ -161,9 +160,7 @@ def create_customer(m: TenantWriter, body: dict[str, Any]) -> Record:
             raise invalid(field, f"{field} must be a number.")
         numbers[field] = None if value is None else float(value)
     payment_term = body.get("paymentTermId")
-    if payment_term is not None and (
-        not isinstance(payment_term, int) or isinstance(payment_term, bool)
-    ):
+    if payment_term is not None and not is_id(payment_term):
         raise invalid("paymentTermId", "paymentTermId must be an id.")
     creator = m.u.id_of("employees", 0)
     customer = m.create_like(
@@ -219,3 +216,13 @@ def create_customer(m: TenantWriter, body: dict[str, Any]) -> Record:
             for c in created_contacts
         ],
     }
+
+
+def tag_customer(m: TenantWriter, customer_id: int, tag_type_id: int) -> Record:
+    """POST crm/customers/{id}/tags/{tagTypeId}: the tag joins the customer's (once)."""
+    customer = m.require("customers", customer_id)
+    tags = list(customer.get("tagTypeIds") or [])
+    if tag_type_id not in tags:
+        tags.append(tag_type_id)
+        m.touch("customers", customer_id, {"tagTypeIds": tags})
+    return {"customerId": customer_id, "tagTypeIds": tags}

@@ -12,7 +12,9 @@ from typing import Any
 
 from perfect_catch.simulators.servicetitan import booking, crm, pricebook, sales
 from perfect_catch.simulators.servicetitan import catalog as cat
+from perfect_catch.simulators.servicetitan.records.accounting import embedded_item
 from perfect_catch.simulators.servicetitan.records.amounts import money
+from perfect_catch.simulators.servicetitan.records.crm import NO_PHONE_SETTINGS
 from perfect_catch.simulators.servicetitan.records.sales import ESTIMATE_STATUSES
 from perfect_catch.simulators.servicetitan.records.shared import Record
 from perfect_catch.simulators.servicetitan.refusals import Invalid
@@ -104,7 +106,7 @@ class Mutator(TenantWriter):
                 contact.update(
                     {
                         "type": "Email",
-                        "phoneSettings": None,
+                        "phoneSettings": dict(NO_PHONE_SETTINGS),
                         "value": f"{first}.{last}@gmail.com".lower().replace(" ", ""),
                     }
                 )
@@ -122,6 +124,9 @@ class Mutator(TenantWriter):
     def create_customer(self, body: dict[str, Any]) -> Record:
         """POST crm/v2/tenant/{t}/customers."""
         return crm.create_customer(self, body)
+
+    def tag_customer(self, customer_id: int, tag_type_id: int) -> Record:
+        return crm.tag_customer(self, customer_id, tag_type_id)
 
     def merge_customer(self, source_id: int, target_id: int) -> Record:
         self.require("customers", target_id, "mergedToId")
@@ -295,7 +300,7 @@ class Mutator(TenantWriter):
         invoice.update(
             {
                 "id": invoice_id,
-                "items": items,
+                "items": [embedded_item(item) for item in items],
                 "summary": items[0]["description"],
                 "subTotal": money(subtotal),
                 "salesTax": money(tax),

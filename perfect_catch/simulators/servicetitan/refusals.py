@@ -6,6 +6,16 @@ sales, pricebook, CRM) raises the same ones, whatever the route that called it.
 
 from __future__ import annotations
 
+# ServiceTitan's ids are int64: a larger number names no record (and JSON encoders refuse it).
+INT64_MAX = (1 << 63) - 1
+
+
+def is_id(value: object) -> bool:
+    """An int64 the API could take as an id (a bool is not one)."""
+    return (
+        isinstance(value, int) and not isinstance(value, bool) and -INT64_MAX <= value <= INT64_MAX
+    )
+
 
 class NotFound(LookupError):
     """A referenced record does not exist; `field` names the request field that pointed at it."""

@@ -23,7 +23,7 @@ from perfect_catch.simulators.faults import FaultInjector
 from perfect_catch.simulators.servicetitan.errors import api_error, json_response, too_many_requests
 from perfect_catch.simulators.servicetitan.mutations import MALFORMED_KINDS, Mutator
 from perfect_catch.simulators.servicetitan.records.shared import Record
-from perfect_catch.simulators.servicetitan.refusals import Invalid, NotFound
+from perfect_catch.simulators.servicetitan.refusals import Invalid, NotFound, invalid, is_id
 from perfect_catch.simulators.servicetitan.state import TOKEN_TTL_SECONDS, ServiceTitanState
 from perfect_catch.simulators.servicetitan.store import TenantStore, TokenError
 from perfect_catch.simulators.servicetitan.timefmt import format_ticks, parse_instant
@@ -66,13 +66,21 @@ LISTS: dict[tuple[str, str], str] = {
     **{
         key: entity
         for key, entity in EXPORTS.items()
-        if entity not in ("customer-contacts", "invoice-items", "appointment-assignments")
+        if entity not in ("invoice-items", "appointment-assignments")
     },
     ("jpm", "job-types"): "job-types",
     ("marketing", "campaigns"): "campaigns",
 }
+# Entities with a get-by-id route; ServiceTitan reads invoices, payments and contacts only in lists.
+GET_BY_ID = frozenset(LISTS.values()) - {"invoices", "payments", "customer-contacts"}
 # List endpoints without an `active` filter (jobs: every status is listed).
-NO_ACTIVE_FILTER = {"jobs", "payments", "invoices"}
+NO_ACTIVE_FILTER = {"jobs", "payments", "invoices", "customer-contacts"}
+# Fields of an export record that the entity's list and get-by-id models do not have
+# (e.g. `Jpm.V2.JobResponse` has no `active`, `Jpm.V2.ExportJobResponse` has).
+EXPORT_ONLY_FIELDS: dict[str, tuple[str, ...]] = {
+    "jobs": ("active",),
+    "customer-contacts": ("active",),
+}
 EQUALITY_FILTERS = (
     "customerId",
     "jobId",
@@ -104,6 +112,14 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 
 # --- export, list, read --------------------------------------------------------------------------
+
+
+def _read_view(entity: str, record: Record) -> Record:
+    """The record as the list and get-by-id routes answer it, without export-only fields."""
+    omitted = EXPORT_ONLY_FIELDS.get(entity)
+    if not omitted:
+        return record
+    return {key: value for key, value in record.items() if key not in omitted}
 
 
 async def export(
@@ -178,6 +194,13 @@ def _matcher(entity: str, params: Any) -> Callable[[Record], bool]:
         if value:
             wanted_value: Any = int(value) if value.lstrip("-").isdigit() else value
             checks.append(lambda r, n=name, v=wanted_value: r.get(n) == v)
+    customer_ids = params.get("customerIds")
+    if customer_ids:
+        try:
+            wanted_customers = {int(part) for part in customer_ids.split(",") if part.strip()}
+        except ValueError:
+            raise invalid("customerIds", "Use comma-separated integers.") from None
+        checks.append(lambda r: r.get("customerId") in wanted_customers)
     status = params.get("status")
     if status and entity == "estimates":
         checks.append(lambda r: (r.get("status") or {}).get("name", "").lower() == status.lower())
@@ -256,7 +279,7 @@ async def list_records(
             "pageSize": page_size,
             "hasMore": has_more,
             "totalCount": seen if include_total else None,
-            "data": data,
+            "data": [_read_view(entity, record) for record in data],
         }
     )
 
@@ -265,14 +288,14 @@ async def get_by_id(
     request: Request, state: ServiceTitanState, store: TenantStore, match: re.Match[str]
 ) -> Response:
     entity = LISTS.get((match["module"], match["resource"]))
-    if entity is None:
-        return api_error(404, f"Unknown resource '{match['resource']}' in {match['module']}.")
+    if entity not in GET_BY_ID:
+        return api_error(404, f"No route for GET {match['module']}/{match['resource']}/{{id}}.")
     record = store.get(entity, int(match["id"]))
     if record is None:
         return api_error(
             404, f"{entity} with id {match['id']} was not found.", data={"id": int(match["id"])}
         )
-    return json_response(record)
+    return json_response(_read_view(entity, record))
 
 
 # --- writes --------------------------------------------------------------------------------------
@@ -280,16 +303,30 @@ async def get_by_id(
 
 def _write(
     action: Callable[[ServiceTitanState, TenantStore, re.Match[str], dict[str, Any]], Any],
+    answers: str | None = None,
 ) -> Handler:
+    """A write route; `answers` names the entity whose read model the response follows."""
+
     async def handler(
         request: Request, state: ServiceTitanState, store: TenantStore, match: re.Match[str]
     ) -> Response:
         body = await _json_body(request)
         with state.lock:
             result = action(state, store, match, body)
-        return Response(status_code=200) if result is None else json_response(result)
+        if result is None:
+            return Response(status_code=200)
+        if answers is not None and isinstance(result, dict):
+            result = _read_view(answers, result)
+        return json_response(result)
 
     return handler
+
+
+def _note_view(entity: str, note: Record) -> Record:
+    """A note as ServiceTitan answers it: a job's note (`Jpm.V2.NoteResponse`) has no id."""
+    if entity != "jobs":
+        return note
+    return {key: value for key, value in note.items() if key != "id"}
 
 
 def _notes_list(entity: str) -> Handler:
@@ -306,7 +343,7 @@ def _notes_list(entity: str) -> Handler:
                 "pageSize": len(notes) or 50,
                 "hasMore": False,
                 "totalCount": None,
-                "data": notes,
+                "data": [_note_view(entity, note) for note in notes],
             }
         )
 
@@ -319,8 +356,9 @@ def _mutator(state: ServiceTitanState, store: TenantStore) -> Mutator:
 
 def _add_note(entity: str) -> Handler:
     return _write(
-        lambda s, st, m, b: _mutator(s, st).add_note(
-            entity, int(m["id"]), b.get("text"), bool(b.get("pinToTop"))
+        lambda s, st, m, b: _note_view(
+            entity,
+            _mutator(s, st).add_note(entity, int(m["id"]), b.get("text"), bool(b.get("pinToTop"))),
         )
     )
 
@@ -331,72 +369,98 @@ def _dismiss(
     _mutator(state, store).dismiss_estimate(int(m["id"]))
 
 
-API_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
-    ("GET", re.compile(r"(?P<module>[a-z-]+)/export/(?P<resource>[a-z-]+(?:/contacts)?)"), export),
-    ("POST", re.compile(r"jpm/jobs"), _write(lambda s, st, m, b: _mutator(s, st).create_job(b))),
-    (
-        "PUT",
-        re.compile(r"jpm/jobs/(?P<id>\d+)/complete"),
-        _write(lambda s, st, m, b: _mutator(s, st).complete_job(int(m["id"]))),
-    ),
-    ("POST", re.compile(r"jpm/jobs/(?P<id>\d+)/notes"), _add_note("jobs")),
-    ("GET", re.compile(r"jpm/jobs/(?P<id>\d+)/notes"), _notes_list("jobs")),
-    ("POST", re.compile(r"crm/customers/(?P<id>\d+)/notes"), _add_note("customers")),
-    ("GET", re.compile(r"crm/customers/(?P<id>\d+)/notes"), _notes_list("customers")),
+def _tag_customer(
+    state: ServiceTitanState, store: TenantStore, m: re.Match[str], body: dict[str, Any]
+) -> Record:
+    return _mutator(state, store).tag_customer(int(m["id"]), int(m["tagTypeId"]))
+
+
+def _complete_job(
+    state: ServiceTitanState, store: TenantStore, m: re.Match[str], body: dict[str, Any]
+) -> None:
+    """ServiceTitan answers a completion with an empty 200."""
+    _mutator(state, store).complete_job(int(m["id"]))
+
+
+def _update_sku(resource: str) -> Handler:
+    return _write(lambda s, st, m, b: _mutator(s, st).update_sku(resource, int(m["id"]), b))
+
+
+# The write routes, as `{module}/{path}` with `{name}` for a numeric path parameter.
+WRITE_ROUTES: list[tuple[str, str, Handler]] = [
+    ("POST", "jpm/jobs", _write(lambda s, st, m, b: _mutator(s, st).create_job(b), "jobs")),
+    ("PUT", "jpm/jobs/{id}/complete", _write(_complete_job)),
+    ("POST", "jpm/jobs/{id}/notes", _add_note("jobs")),
+    ("GET", "jpm/jobs/{id}/notes", _notes_list("jobs")),
+    ("POST", "crm/customers/{id}/notes", _add_note("customers")),
+    ("GET", "crm/customers/{id}/notes", _notes_list("customers")),
+    ("POST", "crm/customers/{id}/tags/{tagTypeId}", _write(_tag_customer)),
     (
         "POST",
-        re.compile(r"jpm/appointments"),
+        "jpm/appointments",
         _write(lambda s, st, m, b: _mutator(s, st).book_appointment(b)),
     ),
     (
         "PATCH",
-        re.compile(r"jpm/appointments/(?P<id>\d+)/reschedule"),
+        "jpm/appointments/{id}/reschedule",
         _write(lambda s, st, m, b: _mutator(s, st).reschedule(int(m["id"]), b)),
     ),
-    (
-        "POST",
-        re.compile(r"sales/estimates"),
-        _write(lambda s, st, m, b: _mutator(s, st).create_estimate(b)),
-    ),
+    ("POST", "sales/estimates", _write(lambda s, st, m, b: _mutator(s, st).create_estimate(b))),
     (
         "PUT",
-        re.compile(r"sales/estimates/(?P<id>\d+)/items"),
+        "sales/estimates/{id}/items",
         _write(lambda s, st, m, b: _mutator(s, st).upsert_estimate_item(int(m["id"]), b)),
     ),
     (
         "PUT",
-        re.compile(r"sales/estimates/(?P<id>\d+)/sell"),
+        "sales/estimates/{id}/sell",
         _write(lambda s, st, m, b: _mutator(s, st).sell_estimate(int(m["id"]), b.get("soldBy"))),
     ),
-    ("PUT", re.compile(r"sales/estimates/(?P<id>\d+)/dismiss"), _write(_dismiss)),
+    ("PUT", "sales/estimates/{id}/dismiss", _write(_dismiss)),
     (
         "POST",
-        re.compile(r"dispatch/appointment-assignments/assign-technicians"),
+        "dispatch/appointment-assignments/assign-technicians",
         _write(lambda s, st, m, b: _mutator(s, st).assign_technicians(b)),
     ),
     (
         "POST",
-        re.compile(r"dispatch/appointment-assignments/unassign-technicians"),
+        "dispatch/appointment-assignments/unassign-technicians",
         _write(lambda s, st, m, b: _mutator(s, st).unassign_technicians(b)),
     ),
-    (
-        "POST",
-        re.compile(r"crm/customers"),
-        _write(lambda s, st, m, b: _mutator(s, st).create_customer(b)),
-    ),
-    (
-        "PATCH",
-        re.compile(r"pricebook/(?P<resource>services|materials|equipment)/(?P<id>\d+)"),
-        _write(lambda s, st, m, b: _mutator(s, st).update_sku(m["resource"], int(m["id"]), b)),
-    ),
-    (
-        "POST",
-        re.compile(r"dispatch/capacity"),
-        _write(lambda s, st, m, b: _mutator(s, st).capacity(b)),
-    ),
-    ("GET", re.compile(r"(?P<module>[a-z-]+)/(?P<resource>[a-z-]+)/(?P<id>\d+)"), get_by_id),
-    ("GET", re.compile(r"(?P<module>[a-z-]+)/(?P<resource>[a-z-]+)"), list_records),
+    ("POST", "crm/customers", _write(lambda s, st, m, b: _mutator(s, st).create_customer(b))),
+    ("PATCH", "pricebook/services/{id}", _update_sku("services")),
+    ("PATCH", "pricebook/materials/{id}", _update_sku("materials")),
+    ("PATCH", "pricebook/equipment/{id}", _update_sku("equipment")),
+    ("POST", "dispatch/capacity", _write(lambda s, st, m, b: _mutator(s, st).capacity(b))),
 ]
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>\\d+)", template))
+
+
+API_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
+    ("GET", re.compile(r"(?P<module>[a-z-]+)/export/(?P<resource>[a-z-]+(?:/contacts)?)"), export),
+    *((method, _pattern(template), handler) for method, template, handler in WRITE_ROUTES),
+    ("GET", re.compile(r"(?P<module>[a-z-]+)/(?P<resource>[a-z-]+)/(?P<id>\d+)"), get_by_id),
+    ("GET", re.compile(r"(?P<module>[a-z-]+)/(?P<resource>[a-z-]+(?:/contacts)?)"), list_records),
+]
+
+
+def served_operations() -> set[tuple[str, str, str]]:
+    """Every (method, module, path after the tenant) this simulator answers, `{id}` for an id.
+
+    What a conformance test compares with the spec's operations and with the clients' calls.
+    """
+    served = {("GET", module, f"export/{resource}") for module, resource in EXPORTS}
+    for (module, resource), entity in LISTS.items():
+        served.add(("GET", module, resource))
+        if entity in GET_BY_ID:
+            served.add(("GET", module, f"{resource}/{{id}}"))
+    for method, template, _ in WRITE_ROUTES:
+        module, _, path = template.partition("/")
+        served.add((method, module, path))
+    return served
 
 
 class ServiceTitanApi:
@@ -453,12 +517,19 @@ class ServiceTitanApi:
                 continue
             if method != request.method:
                 continue
+            beyond = [
+                name
+                for name, value in match.groupdict().items()
+                if value and value.isdigit() and not is_id(int(value))
+            ]
+            if beyond:
+                message = f"No record has the {beyond[0]} {match[beyond[0]]}."
+                return api_error(404, message, {beyond[0]: [message]})
             try:
                 return await handler(request, state, store, match)
             except NotFound as exc:
-                return api_error(
-                    404, str(exc), {exc.field: [str(exc)]}, data={exc.field: exc.record_id}
-                )
+                data = {exc.field: exc.record_id} if is_id(exc.record_id) else {}
+                return api_error(404, str(exc), {exc.field: [str(exc)]}, data=data)
             except Invalid as exc:
                 return api_error(exc.status, str(exc), exc.errors)
         if any(pattern.fullmatch(path) for _, pattern, _ in API_ROUTES):

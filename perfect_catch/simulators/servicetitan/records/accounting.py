@@ -110,6 +110,16 @@ def invoice_item(u: Universe, i: int, invoice_index: int | None = None) -> Recor
 _SALES_TAX = {"id": 1, "name": "Maricopa County", "taxRate": 0.086}
 
 
+# Fields of the invoice-items export that an item embedded in its invoice does not carry
+# (ServiceTitan's InvoiceItemResponse has neither).
+EXPORT_ONLY_ITEM_FIELDS = ("active", "invoiceId")
+
+
+def embedded_item(item: Record) -> Record:
+    """An invoice item as its invoice lists it: the export record without its export-only fields."""
+    return {key: value for key, value in item.items() if key not in EXPORT_ONLY_ITEM_FIELDS}
+
+
 def invoice(u: Universe, i: int) -> Record:
     h = u.bits("invoices", i)
     modified_t = u.modified_ticks("invoices", i)
@@ -133,7 +143,7 @@ def invoice(u: Universe, i: int) -> Record:
     name = customer_name(u, customer_index)
     return {
         "summary": items[0]["description"] if items else None,
-        "items": items,
+        "items": [embedded_item(item) for item in items],
         "customFields": [],
         "active": True,
         "discountTotal": "0.00",

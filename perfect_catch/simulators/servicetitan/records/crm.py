@@ -85,6 +85,9 @@ def location(u: Universe, i: int) -> Record:
     }
 
 
+# ServiceTitan's contact models require `phoneSettings` and do not allow null; an e-mail contact
+# carries no number and is never opted out of texts.
+NO_PHONE_SETTINGS: Record = {"phoneNumber": "", "doNotText": False}
 _MEMOS = ("cell", "home", "office", None, None, None, None, None)
 
 
@@ -101,7 +104,7 @@ def customer_contact(u: Universe, i: int) -> Record:
         suffix = str(h % 100) if h >> 7 & 3 == 0 else ""
         local = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
         value = f"{local}{suffix}@{cat.EMAIL_DOMAINS[(h >> 9) % len(cat.EMAIL_DOMAINS)]}"
-        phone_settings = None
+        phone_settings = dict(NO_PHONE_SETTINGS)
     else:
         kind = "MobilePhone" if position == 0 and h >> 12 & 3 else "Phone"
         value = messy_phone(h >> 14 & 255, digits)
