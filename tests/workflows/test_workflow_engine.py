@@ -347,9 +347,9 @@ def test_payment_reminder_wording_follows_the_threshold(flow: Flow) -> None:
     assert "30 days past due" in messages[1]["body"] and "$250" in messages[1]["body"]
 
 
-def test_paths_matching_at_once_take_turns_on_the_one_cursor(engine: sa.Engine) -> None:
+def test_paths_matching_at_once_take_turns_on_the_one_cursor(events_engine: sa.Engine) -> None:
     """Four walkers at once (small batches): every event is matched by exactly one of them."""
-    flow = make_flow(engine, workflow_event_batch=2)
+    flow = make_flow(events_engine, workflow_event_batch=2)
     try:
         flow.add_customer()
         for n in range(10):
