@@ -15,7 +15,7 @@ from perfect_catch.tools.pricing import money, price_change
 from perfect_catch.tools.registry import tool
 
 # Where each kind of item lives in ServiceTitan's pricebook API, and in the warehouse catalogue.
-_PRICEBOOK_PATHS: dict[Kind, str] = {
+PRICEBOOK_PATHS: dict[Kind, str] = {
     "service": "services",
     "material": "materials",
     "equipment": "equipment",
@@ -112,7 +112,7 @@ def update_pricebook_price(context: ToolContext, params: PriceUpdateInput) -> di
     if params.member_price is not None:
         body["memberPrice"] = float(money(params.member_price))
     with context.servicetitan(tenant_id) as client:
-        record = client.patch("pricebook", f"{_PRICEBOOK_PATHS[item.kind]}/{item.id}", json=body)
+        record = client.patch("pricebook", f"{PRICEBOOK_PATHS[item.kind]}/{item.id}", json=body)
         warehouse = writeback.reflect(
             context,
             client,

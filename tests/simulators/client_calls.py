@@ -14,7 +14,7 @@ import re
 
 from openapi_specs import REPO, normalized
 
-from perfect_catch.tools.estimates import _PRICEBOOK_PATHS
+from perfect_catch.tools.pricebook_tools import PRICEBOOK_PATHS
 from perfect_catch.tools.servicetitan import WRITE_ALLOW_LIST
 from perfect_catch.warehouse.catalog import ENTITIES
 
@@ -134,7 +134,7 @@ def servicetitan_client_operations() -> set[Operation]:
         operations.add(("GET", entity.module, path))
     for method, module, pattern, _ in WRITE_ALLOW_LIST:
         operations |= {(method, module, path) for path in _expand(pattern.pattern)}
-    for resource in _PRICEBOOK_PATHS.values():
+    for resource in PRICEBOOK_PATHS.values():
         operations.add(("PATCH", "pricebook", f"{resource}/{{}}"))
     operations |= _calls_in_source()
     # A pair found as a tuple and again in a call with its method is that call.
