@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from perfect_catch.messaging import outbox
+from perfect_catch.settings import Channel
 from perfect_catch.tools.errors import ToolFailure
 from perfect_catch.tools.registry import call_tool, claude_tools, jsonable
 from perfect_catch.workflows.definitions import MESSAGING_TOOLS, AgentStep
@@ -81,9 +81,8 @@ def _event_message(run: StepRun) -> str:
 
 def _queue(run: StepRun, name: str, arguments: dict[str, Any], number: int) -> dict[str, Any]:
     """A messaging tool call: one outbox row under the agent's n-th message key."""
-    customer = run.instance.payload.get("customer") or {}
-    channel = "sms" if name == "send_sms" else "email"
-    to = customer.get("phone") if channel == "sms" else customer.get("email")
+    channel: Channel = "sms" if name == "send_sms" else "email"
+    to = run.address(channel)
     body = str(arguments.get("body") or "").strip()
     subject = str(arguments.get("subject") or "").strip() or None
     if not to:
@@ -92,18 +91,8 @@ def _queue(run: StepRun, name: str, arguments: dict[str, Any], number: int) -> d
         raise ToolFailure("body (and, for email, subject) must not be empty")
     key = f"{run.instance.id}:{run.step.key}:{number}"
     with run.services.engine.begin() as conn:
-        entry = outbox.enqueue(
-            conn,
-            idempotency_key=key,
-            instance_id=run.instance.id,
-            step_key=run.step.key,
-            tenant_id=run.instance.tenant_id,
-            customer_id=run.instance.customer_id,
-            channel=channel,  # type: ignore[arg-type]
-            to=str(to),
-            body=body,
-            subject=subject,
-            metadata={"workflow": run.workflow.name, "agent": True},
+        entry = run.queue(
+            conn, key=key, channel=channel, to=to, body=body, subject=subject, agent=True
         )
     return {"queued": True, "idempotency_key": key, "status": entry.status}
 

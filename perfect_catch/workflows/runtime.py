@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import sqlalchemy as sa
 
-from perfect_catch.settings import Settings, WorkflowSettings
+from perfect_catch.messaging import outbox
+from perfect_catch.settings import Channel, Settings, WorkflowSettings
 from perfect_catch.tools.context import ToolContext
 from perfect_catch.workflows import placeholders, templates
 from perfect_catch.workflows.conditions import CheckScope
@@ -207,3 +208,42 @@ class StepRun:
 
     def render(self, source: str, *, html: bool = False) -> str:
         return templates.render(source, self.variables(source), html=html)
+
+    def address(self, channel: Channel) -> str | None:
+        """The customer's phone (sms) or email (email) as the event carried it."""
+        customer = self.instance.payload.get("customer") or {}
+        value = customer.get("phone") if channel == "sms" else customer.get("email")
+        return str(value) if value else None
+
+    def queue(
+        self,
+        conn: sa.Connection,
+        *,
+        key: str,
+        channel: Channel,
+        to: str,
+        body: str,
+        subject: str | None = None,
+        html: str | None = None,
+        **metadata: Any,
+    ) -> outbox.OutboxEntry:
+        """Write one message of this instance to the outbox under `key`, in `conn`'s
+        transaction; its metadata names the workflow and the event (and what `metadata` adds)."""
+        return outbox.enqueue(
+            conn,
+            idempotency_key=key,
+            instance_id=self.instance.id,
+            step_key=self.step.key,
+            tenant_id=self.instance.tenant_id,
+            customer_id=self.instance.customer_id,
+            channel=channel,
+            to=to,
+            body=body,
+            subject=subject,
+            html=html,
+            metadata={
+                "workflow": self.workflow.name,
+                "event_id": self.instance.event_id,
+                **metadata,
+            },
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfect_catch.messaging import outbox
+from perfect_catch.settings import Channel
 from perfect_catch.workflows.runtime import StepRun
 from perfect_catch.workflows.steps.base import StepOutcome
 
@@ -17,33 +17,24 @@ from perfect_catch.workflows.steps.base import StepOutcome
 def enqueue_message(
     run: StepRun,
     *,
-    channel: str,
+    channel: Channel,
     body: str,
     subject: str | None = None,
     html: str | None = None,
     key: str | None = None,
 ) -> StepOutcome:
     """Render and queue one message of `run`'s instance; skipped when there is no address."""
-    customer = run.instance.payload.get("customer") or {}
-    to = customer.get("phone") if channel == "sms" else customer.get("email")
+    to = run.address(channel)
     if not to:
         return StepOutcome("skipped", {"reason": f"the customer has no {channel} address"})
-    text = run.render(body)
-    rendered_subject = run.render(subject) if subject else None
-    rendered_html = run.render(html, html=True) if html else None
-    entry = outbox.enqueue(
+    entry = run.queue(
         run.conn,
-        idempotency_key=key or run.idempotency_key,
-        instance_id=run.instance.id,
-        step_key=run.step.key,
-        tenant_id=run.instance.tenant_id,
-        customer_id=run.instance.customer_id,
-        channel=channel,  # type: ignore[arg-type]
-        to=str(to),
-        body=text,
-        subject=rendered_subject,
-        html=rendered_html,
-        metadata={"workflow": run.workflow.name, "event_id": run.instance.event_id},
+        key=key or run.idempotency_key,
+        channel=channel,
+        to=to,
+        body=run.render(body),
+        subject=run.render(subject) if subject else None,
+        html=run.render(html, html=True) if html else None,
     )
     result: dict[str, Any] = {
         "outbox_id": entry.id,
