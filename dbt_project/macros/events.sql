@@ -167,14 +167,12 @@
     emitted_at
 {%- endmacro %}
 
-{#- What a customer still owes on an invoice: the smaller of ServiceTitan's balance and the
-    total less the payments applied to it (whichever of the two feeds synced the payment
-    first), never negative. An invoice is paid when this is 0. -#}
+{#- What a customer still owes on an invoice: SQL function public.invoice_balance_due (a
+    migration; the workflow checks and customer tools call it over the raw tables) — the smaller
+    of ServiceTitan's balance and the total less the payments applied to it, never negative. An
+    invoice is paid when this is 0. -#}
 {% macro balance_due(total, st_balance, applied) -%}
-    greatest(
-        0,
-        least(coalesce({{ st_balance }}, {{ total }}), {{ total }} - coalesce({{ applied }}, 0))
-    )
+    public.invoice_balance_due({{ total }}, {{ st_balance }}, {{ applied }})
 {%- endmacro %}
 
 {#- Whether a job is install work: SQL function integrations.is_install_work (a migration; the
@@ -200,14 +198,13 @@
     ]::text[]
 {%- endmacro %}
 
-{#- Payments applied to the candidate invoice (`paid.amount_applied`), looked up through the
-    customer's payments (an index) rather than by summing every payment in the warehouse. -#}
+{#- Payments applied to the candidate invoice (`paid.amount_applied`): SQL function
+    servicetitan.invoice_amount_applied, which looks them up through the customer's payments (an
+    index) rather than by summing every payment in the warehouse. -#}
 {% macro invoice_payment_lookup() -%}
-    left join lateral (
-        select sum(application.applied_amount) as amount_applied
-        from {{ ref('stg_servicetitan__payment_applications') }} as application
-        where application.tenant_id = candidate.tenant_id
-            and application.customer_id = candidate.customer_id
-            and application.invoice_id = candidate.invoice_id
-    ) as paid on true
+    cross join lateral (
+        select servicetitan.invoice_amount_applied(
+            candidate.tenant_id, candidate.customer_id, candidate.invoice_id
+        ) as amount_applied
+    ) as paid
 {%- endmacro %}

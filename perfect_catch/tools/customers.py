@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from perfect_catch.tools import lookup
 from perfect_catch.tools.context import ToolContext
 from perfect_catch.tools.registry import tool
+from perfect_catch.warehouse.st_statuses import AppointmentStatus, EstimateStatus, JobStatus
 
 
 class LookupCustomerInput(BaseModel):
@@ -61,7 +62,10 @@ def customer_summary(conn: sa.Connection, tenant_id: int, customer: dict[str, An
     )
     detail["recent_invoices"] = lookup.rows(
         conn,
-        """select id, reference_number, job_id, total, balance, invoice_date, due_date, paid_on
+        """select id, reference_number, job_id, total,
+                  servicetitan.invoice_balance_due(
+                    tenant_id, customer_id, id, total, balance) as balance,
+                  invoice_date, due_date, paid_on
            from servicetitan.st_invoices
            where tenant_id = :t and customer_id = :c and deleted_at is null
            order by invoice_date desc nulls last limit 5""",
@@ -70,9 +74,12 @@ def customer_summary(conn: sa.Connection, tenant_id: int, customer: dict[str, An
     )
     open_balance = lookup.rows(
         conn,
-        """select coalesce(sum(balance), 0) as open_balance, count(*) as open_invoices
-           from servicetitan.st_invoices
-           where tenant_id = :t and customer_id = :c and deleted_at is null and balance > 0""",
+        """select coalesce(sum(due), 0) as open_balance, count(*) as open_invoices
+           from (select servicetitan.invoice_balance_due(
+                           tenant_id, customer_id, id, total, balance) as due
+                 from servicetitan.st_invoices
+                 where tenant_id = :t and customer_id = :c and deleted_at is null) i
+           where due > 0""",
         t=tenant_id,
         c=cid,
     )[0]
@@ -228,40 +235,44 @@ def customer_insights(context: ToolContext, params: InsightsInput) -> dict[str, 
         stats = lookup.rows(
             conn,
             """
+            with invoices as (
+              select total, servicetitan.invoice_balance_due(
+                                tenant_id, customer_id, id, total, balance) as due
+              from servicetitan.st_invoices
+              where tenant_id = :t and customer_id = :c and deleted_at is null and total > 0
+            )
             select
-              (select coalesce(sum(total), 0) from servicetitan.st_invoices
-               where tenant_id = :t and customer_id = :c and deleted_at is null
-                 and total > 0 and coalesce(balance, 0) = 0) as lifetime_value,
-              (select count(*) from servicetitan.st_invoices
-               where tenant_id = :t and customer_id = :c and deleted_at is null
-                 and total > 0 and coalesce(balance, 0) = 0) as paid_invoices,
-              (select coalesce(sum(balance), 0) from servicetitan.st_invoices
-               where tenant_id = :t and customer_id = :c and deleted_at is null
-                 and balance > 0) as open_balance,
+              (select coalesce(sum(total) filter (where due = 0), 0) from invoices)
+                as lifetime_value,
+              (select count(*) filter (where due = 0) from invoices) as paid_invoices,
+              (select coalesce(sum(due), 0) from invoices) as open_balance,
               (select count(*) from servicetitan.st_jobs
                where tenant_id = :t and customer_id = :c and deleted_at is null) as jobs,
               (select count(*) from servicetitan.st_jobs
                where tenant_id = :t and customer_id = :c and deleted_at is null
-                 and job_status = 'Completed') as completed_jobs,
+                 and job_status = :completed) as completed_jobs,
               (select min(completed_on) from servicetitan.st_jobs
                where tenant_id = :t and customer_id = :c and deleted_at is null
-                 and job_status = 'Completed' and completed_on <= :as_of) as first_service,
+                 and job_status = :completed and completed_on <= :as_of) as first_service,
               (select max(completed_on) from servicetitan.st_jobs
                where tenant_id = :t and customer_id = :c and deleted_at is null
-                 and job_status = 'Completed' and completed_on <= :as_of) as last_service,
+                 and job_status = :completed and completed_on <= :as_of) as last_service,
               (select count(*) from servicetitan.st_estimates
                where tenant_id = :t and customer_id = :c and deleted_at is null
-                 and status = 'Open') as open_estimates,
+                 and status = :open) as open_estimates,
               (select coalesce(sum(subtotal), 0) from servicetitan.st_estimates
                where tenant_id = :t and customer_id = :c and deleted_at is null
-                 and status = 'Open') as open_estimates_value,
+                 and status = :open) as open_estimates_value,
               (select count(*) from servicetitan.st_estimates
                where tenant_id = :t and customer_id = :c and deleted_at is null
-                 and status = 'Sold') as sold_estimates
+                 and status = :sold) as sold_estimates
             """,
             t=tenant_id,
             c=customer["id"],
             as_of=as_of,
+            completed=JobStatus.COMPLETED,
+            open=EstimateStatus.OPEN,
+            sold=EstimateStatus.SOLD,
         )[0]
     value = float(stats["lifetime_value"])
     paid = int(stats["paid_invoices"])
@@ -314,16 +325,24 @@ def customers_needing_followup(context: ToolContext, params: FollowupInput) -> d
             """select e.customer_id, 'open_estimate' as reason, e.id as ref_id,
                       e.name as detail, e.subtotal as amount, e.created_on as since
                from servicetitan.st_estimates e
-               where e.tenant_id = :t and e.deleted_at is null and e.status = 'Open'
+               where e.tenant_id = :t and e.deleted_at is null and e.status = :open
                  and e.created_on <= :as_of - make_interval(days => :estimate_days)"""
         )
     if "overdue_invoice" in params.reasons:
+        # What is owed is servicetitan.invoice_balance_due (the rule the marts use); it never
+        # exceeds ServiceTitan's balance, so `balance > 0` only narrows the candidates (and
+        # matches the partial index on open invoices by due date).
         parts.append(
-            """select i.customer_id, 'overdue_invoice' as reason, i.id as ref_id,
-                      i.reference_number as detail, i.balance as amount, i.due_date as since
-               from servicetitan.st_invoices i
-               where i.tenant_id = :t and i.deleted_at is null and i.balance > 0
-                 and i.due_date <= :as_of - make_interval(days => :invoice_days)"""
+            """select * from (
+                 select i.customer_id, 'overdue_invoice' as reason, i.id as ref_id,
+                        i.reference_number as detail,
+                        servicetitan.invoice_balance_due(
+                          i.tenant_id, i.customer_id, i.id, i.total, i.balance) as amount,
+                        i.due_date as since
+                 from servicetitan.st_invoices i
+                 where i.tenant_id = :t and i.deleted_at is null and i.balance > 0
+                   and i.due_date <= :as_of - make_interval(days => :invoice_days)
+               ) owed where amount > 0"""
         )
     if "lapsed_service" in params.reasons:
         parts.append(
@@ -331,7 +350,7 @@ def customers_needing_followup(context: ToolContext, params: FollowupInput) -> d
                       max(j.job_number) as detail, null::numeric as amount,
                       max(j.completed_on) as since
                from servicetitan.st_jobs j
-               where j.tenant_id = :t and j.deleted_at is null and j.job_status = 'Completed'
+               where j.tenant_id = :t and j.deleted_at is null and j.job_status = :completed
                  and j.completed_on <= :as_of
                group by j.customer_id
                having max(j.completed_on) < :as_of - make_interval(days => :lapsed_days)
@@ -339,7 +358,7 @@ def customers_needing_followup(context: ToolContext, params: FollowupInput) -> d
                     select 1 from servicetitan.st_appointments a
                     where a.tenant_id = :t and a.customer_id = j.customer_id
                       and a.deleted_at is null and a.start_on > :as_of
-                      and a.status not in ('Canceled', 'Done'))"""
+                      and a.status <> all(:closed))"""
         )
     if not parts:
         return {"followups": [], "count": 0}
@@ -367,6 +386,9 @@ def customers_needing_followup(context: ToolContext, params: FollowupInput) -> d
             invoice_days=params.invoice_overdue_days,
             lapsed_days=params.lapsed_after_days,
             limit=params.limit,
+            open=EstimateStatus.OPEN,
+            completed=JobStatus.COMPLETED,
+            closed=list(AppointmentStatus.CLOSED),
         )
     return {
         "followups": followups,

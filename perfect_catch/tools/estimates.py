@@ -16,6 +16,7 @@ from perfect_catch.tools.line_matching import resolve_sku
 from perfect_catch.tools.pricebook import load_items
 from perfect_catch.tools.pricing import money
 from perfect_catch.tools.registry import tool
+from perfect_catch.warehouse.st_statuses import EstimateStatus
 
 
 class EstimateIdInput(BaseModel):
@@ -88,8 +89,10 @@ def _open_estimate(conn: sa.Connection, tenant_id: int, estimate_id: int) -> dic
     )
     if not found:
         raise NotFoundError(f"estimate {estimate_id} does not exist")
-    if found[0]["status"] != "Open":
-        raise ConflictError(f"estimate {estimate_id} is {found[0]['status']}, not Open")
+    if found[0]["status"] != EstimateStatus.OPEN:
+        raise ConflictError(
+            f"estimate {estimate_id} is {found[0]['status']}, not {EstimateStatus.OPEN}"
+        )
     return found[0]
 
 

@@ -13,6 +13,7 @@ from perfect_catch.tools.line_matching import resolve_sku
 from perfect_catch.tools.pricebook import KINDS, Kind, load_items, rank
 from perfect_catch.tools.pricing import money, price_change
 from perfect_catch.tools.registry import tool
+from perfect_catch.warehouse.st_statuses import EstimateStatus
 
 # Where each kind of item lives in ServiceTitan's pricebook API, and in the warehouse catalogue.
 PRICEBOOK_PATHS: dict[Kind, str] = {
@@ -95,9 +96,10 @@ def update_pricebook_price(context: ToolContext, params: PriceUpdateInput) -> di
                join servicetitan.st_estimates e
                  on e.tenant_id = i.tenant_id and e.id = i.estimate_id
                where i.tenant_id = :t and i.sku_id = :s and i.deleted_at is null
-                 and e.deleted_at is null and e.status = 'Open'""",
+                 and e.deleted_at is null and e.status = :open""",
             t=tenant_id,
             s=item.id,
+            open=EstimateStatus.OPEN,
         )[0]["n"]
     effect = {
         **price_change(

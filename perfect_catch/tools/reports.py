@@ -17,6 +17,7 @@ from perfect_catch.tools.errors import ToolInputError, ToolUnavailable
 from perfect_catch.tools.registry import tool
 from perfect_catch.tools.scheduling import technician_hours
 from perfect_catch.warehouse.catalog import ENTITIES
+from perfect_catch.warehouse.st_statuses import AppointmentStatus, EstimateStatus
 
 
 class PeriodInput(BaseModel):
@@ -69,10 +70,11 @@ def pipeline_by_stage(context: ToolContext, params: PeriodInput) -> dict[str, An
                       count(*) as count, coalesce(sum(subtotal), 0) as value
                from (select subtotal, extract(day from now() - created_on) as age
                      from servicetitan.st_estimates
-                     where tenant_id = :t and deleted_at is null and status = 'Open'
+                     where tenant_id = :t and deleted_at is null and status = :open
                        and created_on >= :start and created_on < :end) e
                group by 1 order by min(age)""",
             **values,
+            open=EstimateStatus.OPEN,
         )
         jobs = lookup.rows(
             conn,
@@ -160,7 +162,7 @@ def technician_utilization(context: ToolContext, params: UtilizationInput) -> di
         raise ToolInputError("the period is limited to 366 days")
     tenant_id = context.tenant(params.tenant_id)
     start, end = _bounds(context, params)
-    statuses = ("Done",) if params.completed_only else None
+    statuses = (AppointmentStatus.DONE,) if params.completed_only else None
     with context.engine.connect() as conn:
         rows = technician_hours(context, conn, tenant_id, start, end, statuses)
     booked = sum(r["booked_hours"] for r in rows)
@@ -180,7 +182,13 @@ class CloseRateInput(PeriodInput):
 def estimate_close_rate(context: ToolContext, params: CloseRateInput) -> dict[str, Any]:
     """Share of estimates sold (by count and by value) for estimates created in the period,
     overall and by business unit or seller. Decided = sold + dismissed; open ones are shown
-    apart."""
+    apart.
+
+    The rate is SQL function `public.estimate_close_rate`, which dbt's `estimate_pipeline` mart
+    calls too. It reads the raw estimates rather than the mart because it groups by seller and
+    by any span of days, which the monthly mart cannot; sold over decided rather than sold over
+    not open, because only a sale or a dismissal is a decision (a status ServiceTitan may add
+    later is not counted as lost)."""
     groupings = {
         "business_unit": (
             "coalesce(b.name, 'none')",
@@ -201,27 +209,36 @@ def estimate_close_rate(context: ToolContext, params: CloseRateInput) -> dict[st
     start, end = _bounds(context, params)
     query = f"""
         select {{label}} as grp,
-               count(*) filter (where e.status = 'Sold') as sold,
-               count(*) filter (where e.status = 'Dismissed') as dismissed,
-               count(*) filter (where e.status = 'Open') as open,
-               coalesce(sum(e.subtotal) filter (where e.status = 'Sold'), 0) as sold_value,
-               coalesce(sum(e.subtotal) filter (where e.status in ('Sold', 'Dismissed')), 0)
-                 as decided_value
+               count(*) filter (where e.status = :sold) as sold,
+               count(*) filter (where e.status = :dismissed) as dismissed,
+               count(*) filter (where e.status = :open) as open,
+               coalesce(sum(e.subtotal) filter (where e.status = :sold), 0) as sold_value,
+               coalesce(sum(e.subtotal) filter (where e.status in (:sold, :dismissed)), 0)
+                 as decided_value,
+               public.estimate_close_rate(
+                 count(*) filter (where e.status = :sold),
+                 count(*) filter (where e.status = :dismissed)) as close_rate,
+               public.estimate_close_rate(
+                 sum(e.subtotal) filter (where e.status = :sold),
+                 sum(e.subtotal) filter (where e.status = :dismissed)) as value_close_rate
         from servicetitan.st_estimates e {join}
         where e.tenant_id = :t and e.deleted_at is null
           and e.created_on >= :start and e.created_on < :end
         group by 1 order by 1"""
+    values = {
+        "t": tenant_id,
+        "start": start,
+        "end": end,
+        "sold": EstimateStatus.SOLD,
+        "dismissed": EstimateStatus.DISMISSED,
+        "open": EstimateStatus.OPEN,
+    }
     with context.engine.connect() as conn:
-        groups = lookup.rows(conn, query.format(label=label), t=tenant_id, start=start, end=end)
-        overall = lookup.rows(conn, query.format(label="'all'"), t=tenant_id, start=start, end=end)
+        groups = lookup.rows(conn, query.format(label=label), **values)
+        overall = lookup.rows(conn, query.format(label="'all'"), **values)
     for row in [*groups, *overall]:
-        decided = row["sold"] + row["dismissed"]
-        row["close_rate"] = round(row["sold"] / decided, 3) if decided else None
-        row["value_close_rate"] = (
-            round(float(row["sold_value"] / row["decided_value"]), 3)
-            if row["decided_value"]
-            else None
-        )
+        for rate in ("close_rate", "value_close_rate"):
+            row[rate] = round(float(row[rate]), 3) if row[rate] is not None else None
     return {
         "overall": overall[0] if overall else None,
         "groups": groups if params.by != "none" else [],

@@ -21,8 +21,7 @@ from perfect_catch.tools.context import ToolContext
 from perfect_catch.tools.errors import ConflictError, NotFoundError, ToolInputError
 from perfect_catch.tools.registry import tool
 from perfect_catch.tools.servicetitan import check_future, check_technicians_free
-
-_CLOSED = ("Canceled", "Done")
+from perfect_catch.warehouse.st_statuses import AppointmentStatus, JobStatus
 
 
 def _iso(value: datetime) -> str:
@@ -290,7 +289,7 @@ def schedule_appointment(context: ToolContext, params: ScheduleInput) -> dict[st
         )
         if not job:
             raise NotFoundError(f"job {params.job_id} does not exist; find it with search_jobs")
-        if job[0]["job_status"] in ("Completed", "Canceled"):
+        if job[0]["job_status"] in JobStatus.CLOSED:
             raise ConflictError(f"job {params.job_id} is {job[0]['job_status']}; book a new job")
         technicians = [
             lookup.resolve(conn, tenant_id, lookup.TECHNICIANS, t) for t in params.technicians
@@ -363,7 +362,7 @@ def reschedule_appointment(context: ToolContext, params: RescheduleInput) -> dic
         if not found:
             raise NotFoundError(f"appointment {params.appointment_id} does not exist")
         current = found[0]
-        if current["status"] in _CLOSED:
+        if current["status"] in AppointmentStatus.CLOSED:
             raise ConflictError(
                 f"appointment {params.appointment_id} is {current['status']} and cannot move"
             )
@@ -497,7 +496,7 @@ def technician_hours(
                join servicetitan.st_appointment_assignments s
                  on s.tenant_id = a.tenant_id and s.appointment_id = a.id
                 and s.deleted_at is null and coalesce(s.active, true)
-               where a.tenant_id = :t and a.deleted_at is null and a.status <> 'Canceled'
+               where a.tenant_id = :t and a.deleted_at is null and a.status <> :canceled
                  and (cast(:statuses as text[]) is null or a.status = any(:statuses))
                  and a.start_on < :end and a.end_on > :start
                group by s.technician_id""",
@@ -505,6 +504,7 @@ def technician_hours(
             start=start,
             end=end,
             statuses=list(statuses) if statuses else None,
+            canceled=AppointmentStatus.CANCELED,
         )
     }
     zone = ZoneInfo(context.settings.st_timezone)

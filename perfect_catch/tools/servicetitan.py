@@ -18,6 +18,7 @@ from perfect_catch.tools import lookup, writeback
 from perfect_catch.tools.context import ToolContext
 from perfect_catch.tools.errors import ConflictError, NotFoundError, ToolInputError
 from perfect_catch.tools.registry import tool
+from perfect_catch.warehouse.st_statuses import AppointmentStatus
 
 MAX_RESPONSE_CHARS = 60_000
 
@@ -212,7 +213,7 @@ def check_technicians_free(
              on t.tenant_id = s.tenant_id and t.id = s.technician_id
            where a.tenant_id = :tenant and a.deleted_at is null and s.deleted_at is null
              and coalesce(s.active, true) and coalesce(a.active, true)
-             and a.status not in ('Canceled', 'Done')
+             and a.status <> all(:closed)
              and s.technician_id = any(:techs)
              and a.start_on < :end and a.end_on > :start
              and a.id is distinct from :ignore
@@ -222,6 +223,7 @@ def check_technicians_free(
         start=start,
         end=end,
         ignore=ignore_appointment,
+        closed=list(AppointmentStatus.CLOSED),
     )
     if clashes:
         described = "; ".join(
@@ -411,7 +413,10 @@ def job_details(conn: sa.Connection, tenant_id: int, job_id: int) -> dict[str, A
     job["invoice"] = (
         lookup.rows(
             conn,
-            """select id, reference_number, total, balance, invoice_date, due_date, paid_on
+            """select id, reference_number, total,
+                      servicetitan.invoice_balance_due(tenant_id, customer_id, id, total, balance)
+                        as balance,
+                      invoice_date, due_date, paid_on
                from servicetitan.st_invoices
                where tenant_id = :tenant and job_id = :job and deleted_at is null
                order by id desc limit 1""",

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from perfect_catch.messaging.consent import suppression_reason
 from perfect_catch.phones import InvalidPhoneError, require_e164
 from perfect_catch.settings import WorkflowSettings
+from perfect_catch.warehouse.st_statuses import AppointmentStatus, EstimateStatus
 
 Op = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains", "exists", "not_exists"]
 
@@ -159,9 +160,10 @@ def _estimate_open(conn: sa.Connection, scope: CheckScope, params: dict[str, Any
     return _exists(
         conn,
         "select 1 from servicetitan.st_estimates where tenant_id = :t and id = :e"
-        " and deleted_at is null and status = 'Open'",
+        " and deleted_at is null and status = :open",
         t=scope.tenant_id,
         e=scope.estimate_id,
+        open=EstimateStatus.OPEN,
     )
 
 
@@ -172,10 +174,11 @@ def _no_upcoming_appointment(
         conn,
         "select 1 from servicetitan.st_appointments where tenant_id = :t and customer_id = :c"
         " and deleted_at is null and start_on > :now"
-        " and coalesce(status, '') not in ('Canceled', 'Done')",
+        " and coalesce(status, '') <> all(:closed)",
         t=scope.tenant_id,
         c=scope.customer_id,
         now=scope.now,
+        closed=list(AppointmentStatus.CLOSED),
     )
 
 
@@ -186,10 +189,11 @@ def _appointment_upcoming(conn: sa.Connection, scope: CheckScope, params: dict[s
         conn,
         "select 1 from servicetitan.st_appointments where tenant_id = :t and id = :a"
         " and deleted_at is null and start_on > :now"
-        " and coalesce(status, '') not in ('Canceled', 'Done')",
+        " and coalesce(status, '') <> all(:closed)",
         t=scope.tenant_id,
         a=scope.appointment_id,
         now=scope.now,
+        closed=list(AppointmentStatus.CLOSED),
     )
 
 
@@ -246,12 +250,16 @@ def _customer_not_opted_out(conn: sa.Connection, scope: CheckScope, params: dict
 
 
 def _invoice_unpaid(conn: sa.Connection, scope: CheckScope, params: dict[str, Any]) -> bool:
+    """Asked at workflow time, so the raw tables rather than the `invoices` mart: what is owed
+    is SQL function `servicetitan.invoice_balance_due` (migration 0010), the rule the mart uses,
+    which counts payments applied even while ServiceTitan's own balance still lags them."""
     if scope.invoice_id is None:
         return False
     return _exists(
         conn,
         "select 1 from servicetitan.st_invoices where tenant_id = :t and id = :i"
-        " and deleted_at is null and coalesce(balance, 0) > 0",
+        " and deleted_at is null"
+        " and servicetitan.invoice_balance_due(tenant_id, customer_id, id, total, balance) > 0",
         t=scope.tenant_id,
         i=scope.invoice_id,
     )

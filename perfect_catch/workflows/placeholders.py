@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from perfect_catch.settings import WorkflowSettings
 from perfect_catch.warehouse.event_types import EventType
+from perfect_catch.warehouse.st_statuses import AppointmentStatus
 
 _COMMON_ROOTS = frozenset({"customer", "event", "payload", "is_backfill", "timezone"})
 EVENT_ROOTS: dict[EventType, frozenset[str]] = {
@@ -117,10 +118,15 @@ def _next_available_date(scope: PlaceholderScope) -> str:
                 sa.text(
                     """select count(*) from servicetitan.st_appointments
                        where tenant_id = :tenant and deleted_at is null
-                         and coalesce(status, '') <> 'Canceled'
+                         and coalesce(status, '') <> :canceled
                          and start_on >= :start and start_on < :end"""
                 ),
-                {"tenant": scope.tenant_id, "start": start, "end": start + timedelta(days=1)},
+                {
+                    "tenant": scope.tenant_id,
+                    "start": start,
+                    "end": start + timedelta(days=1),
+                    "canceled": AppointmentStatus.CANCELED,
+                },
             ).scalar_one()
             if booked < max(int(technicians), 1):
                 break

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 
-from perfect_catch.warehouse.dbt_env import applied, env_for_url
+import yaml
+
+from perfect_catch.settings import IntegrationSettings, load_settings
+from perfect_catch.warehouse.dbt_env import PROJECT_DIR, applied, env_for_url, install_env
 
 
 def test_embedded_server_socket_url_becomes_a_socket_directory_host() -> None:
@@ -45,3 +49,21 @@ def test_cli_dbt_build_names_bad_vars(engine) -> None:
     result = CliRunner().invoke(app, ["dbt", "build", "--vars", "{not json"])
     assert result.exit_code == 2
     assert "--vars" in result.output
+
+
+def test_dbt_install_fallbacks_are_the_settings_defaults() -> None:
+    """The platform always passes INSTALL_JOB_TYPES and INSTALL_BUSINESS_UNITS (`install_env`);
+    the fallbacks in dbt_project.yml serve only a bare `dbt build`, and must mean the same."""
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    fallbacks = {
+        name: default
+        for value in project["vars"].values()
+        if isinstance(value, str)
+        for name, default in re.findall(r"env_var\('(PC_INSTALL_\w+)', '([^']*)'\)", value)
+    }
+    defaults = IntegrationSettings()
+    assert fallbacks == {
+        "PC_INSTALL_JOB_TYPES": ",".join(defaults.install_job_types),
+        "PC_INSTALL_BUSINESS_UNITS": ",".join(defaults.install_business_units),
+    }
+    assert set(fallbacks) == set(install_env(load_settings()))

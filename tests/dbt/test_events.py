@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from perfect_catch.simulators.servicetitan.timefmt import format_date, parse_instant, ticks_of
 from perfect_catch.warehouse.event_types import EVENT_TYPES
@@ -213,6 +214,35 @@ def test_payload_carries_what_a_workflow_needs(day: Day, module_warehouse: Any) 
     assert appointment["payload"]["appointment"]["technician"] == assigned[0]
     job = st.get("jobs", appointment["job_id"])
     assert appointment["payload"]["job"]["number"] == job["jobNumber"]
+
+
+def test_the_marts_apply_the_shared_invoice_and_close_rate_rules(
+    day: Day, module_warehouse: Any
+) -> None:
+    """What is owed and the close rate are SQL functions (migration 0010) that the workflow
+    checks and tools call over the raw tables: the marts built from the same rows agree."""
+    with module_warehouse.engine.connect() as conn:
+        owed = conn.execute(
+            sa.text(
+                "select count(*) filter (where m.balance_due <> servicetitan.invoice_balance_due("
+                "   i.tenant_id, i.customer_id, i.id, i.total, i.balance)),"
+                " count(*) filter (where m.balance_due = 0 and i.balance > 0)"
+                " from marts.invoices m join servicetitan.st_invoices i"
+                " on i.tenant_id = m.tenant_id and i.id = m.invoice_id"
+            )
+        ).one()
+        rates = conn.execute(
+            sa.text(
+                "select close_rate, estimates_sold, estimates_dismissed"
+                " from marts.estimate_pipeline"
+            )
+        ).all()
+    assert owed[0] == 0
+    assert owed[1] > 0, "no invoice paid through payments while ServiceTitan shows a balance"
+    assert any(r.estimates_sold and r.estimates_dismissed for r in rates)
+    for rate, sold, dismissed in rates:
+        expected = round(Decimal(sold) / (sold + dismissed), 4) if sold + dismissed else None
+        assert rate == expected
 
 
 def test_rebuilding_and_changing_records_emit_nothing_twice(

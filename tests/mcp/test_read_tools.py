@@ -65,8 +65,7 @@ def test_lookup_customer_by_phone_in_any_format(world: World, customer: dict) ->
     assert {job["id"] for job in detail["recent_jobs"]} == ids("st_jobs") != set()
     assert {i["id"] for i in detail["recent_invoices"]} == ids("st_invoices") != set()
     expected_balance = world.scalar(
-        "select coalesce(sum(balance), 0) from servicetitan.st_invoices "
-        "where customer_id = :c and balance > 0",
+        "select coalesce(sum(balance_due), 0) from marts.invoices where customer_id = :c",
         c=customer["id"],
     )
     assert detail["open_balance"] == pytest.approx(float(expected_balance))
@@ -93,8 +92,8 @@ def test_customer_timeline_and_insights(world: World, customer: dict) -> None:
 
     insights = world.ok("customer_insights", {"customer_id": customer["id"]})
     paid = world.scalar(
-        "select coalesce(sum(total), 0) from servicetitan.st_invoices "
-        "where customer_id = :c and total > 0 and coalesce(balance, 0) = 0",
+        "select coalesce(sum(total), 0) from marts.invoices "
+        "where customer_id = :c and total > 0 and balance_due = 0",
         c=customer["id"],
     )
     assert insights["lifetime_value"] == pytest.approx(float(paid))

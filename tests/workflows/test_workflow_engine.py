@@ -347,6 +347,40 @@ def test_payment_reminder_wording_follows_the_threshold(flow: Flow) -> None:
     assert "30 days past due" in messages[1]["body"] and "$250" in messages[1]["body"]
 
 
+def test_no_payment_reminder_for_an_invoice_its_payments_cover(flow: Flow) -> None:
+    """ServiceTitan still shows a balance on invoice 93, but payments applied to it cover the
+    total: it is paid (the rule the invoices mart uses), so no reminder goes out. Invoice 94
+    is only partly paid and is still reminded about."""
+    flow.add_customer()
+    flow.add_invoice(93, 250.0)
+    flow.add_payment(7001, 93, 200.0)
+    flow.add_payment(7002, 93, 50.0)
+    flow.add_invoice(94, 250.0)
+    flow.add_payment(7003, 94, 100.0)
+    for invoice_id in (93, 94):
+        flow.add_event(
+            "invoice_overdue",
+            occurred_at=NOON,
+            invoice_id=invoice_id,
+            payload={
+                "invoice": {
+                    "id": invoice_id,
+                    "reference_number": f"INV-{invoice_id}",
+                    "balance": 250.0,
+                },
+                "threshold_days": 1,
+            },
+        )
+    flow.match(NOON)
+    for instance in flow.instances_of("payment_reminders"):
+        _drive(flow, instance["id"], NOON, NOON + timedelta(days=2))
+    reminded = flow.rows(
+        "select w.invoice_id from automation.outbox o"
+        " join automation.workflow_instances w on w.id = o.instance_id"
+    )
+    assert [r["invoice_id"] for r in reminded] == [94]
+
+
 def test_paths_matching_at_once_take_turns_on_the_one_cursor(events_engine: sa.Engine) -> None:
     """Four walkers at once (small batches): every event is matched by exactly one of them."""
     flow = make_flow(events_engine, workflow_event_batch=2)

@@ -125,6 +125,26 @@ class Flow:
                 },
             )
 
+    def add_payment(self, payment_id: int, invoice_id: int, amount: float) -> None:
+        """A payment applied to an invoice, as ServiceTitan's payments feed delivers it: the
+        invoice's own `balance` is left as it was (that feed lags)."""
+        applied = [{"appliedTo": invoice_id, "appliedId": payment_id, "appliedAmount": amount}]
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "insert into servicetitan.st_payments (tenant_id, id, customer_id, total,"
+                    " active, raw, modified_on, synced_at) values (:t, :id, :c, :amount, true,"
+                    " cast(:raw as jsonb), now(), now())"
+                ),
+                {
+                    "t": TENANT,
+                    "id": payment_id,
+                    "c": CUSTOMER,
+                    "amount": amount,
+                    "raw": orjson.dumps({"id": payment_id, "appliedTo": applied}).decode(),
+                },
+            )
+
     # --- events ----------------------------------------------------------------------------
 
     def customer_payload(self, **overrides: Any) -> dict[str, Any]:

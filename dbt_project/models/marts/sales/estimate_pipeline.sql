@@ -1,3 +1,5 @@
+{#- Close rate: SQL function public.estimate_close_rate (a migration; the estimate_close_rate
+    tool calls it too), sold over decided (sold + dismissed). -#}
 with
 
 estimates as (
@@ -19,8 +21,10 @@ final as (
         coalesce(sum(total) filter (where estimate_status = 'Open'), 0) as open_value,
         coalesce(sum(total) filter (where estimate_status = 'Sold'), 0) as sold_value,
         round(
-            count(*) filter (where estimate_status = 'Sold')::numeric
-            / nullif(count(*) filter (where estimate_status <> 'Open'), 0),
+            public.estimate_close_rate(
+                count(*) filter (where estimate_status = 'Sold'),
+                count(*) filter (where estimate_status = 'Dismissed')
+            ),
             4
         ) as close_rate,
         round(avg(days_to_sell)::numeric, 1) as avg_days_to_sell

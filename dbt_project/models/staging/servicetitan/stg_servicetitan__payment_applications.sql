@@ -1,3 +1,6 @@
+{#- One row per invoice a payment was applied to. The raw `appliedTo` list is read by SQL
+    function servicetitan.payment_applications (a migration), the same reading the balance
+    due functions use at workflow time. -#}
 with
 
 source as (
@@ -8,35 +11,20 @@ source as (
 
 ),
 
-applications as (
+renamed as (
 
     select
         source.tenant_id,
         source.id as payment_id,
         source.customer_id,
-        application.value as applied,
+        application.invoice_id,
+        application.application_id,
+        application.applied_amount,
+        application.applied_at,
         source.synced_at
+
     from source
-    cross join lateral jsonb_array_elements(
-        case when jsonb_typeof(source.raw -> 'appliedTo') = 'array'
-            then source.raw -> 'appliedTo' else '[]'::jsonb end
-    ) as application
-
-),
-
-renamed as (
-
-    select
-        tenant_id,
-        payment_id,
-        customer_id,
-        cast(applied ->> 'appliedTo' as bigint) as invoice_id,
-        cast(applied ->> 'appliedId' as bigint) as application_id,
-        cast(applied ->> 'appliedAmount' as numeric(14, 2)) as applied_amount,
-        cast(applied ->> 'appliedOn' as timestamptz) as applied_at,
-        synced_at
-
-    from applications
+    cross join lateral servicetitan.payment_applications(source.raw) as application
 
 )
 
