@@ -29,12 +29,8 @@ from perfect_catch.connectors.gohighlevel import GhlDailyLimitError, GoHighLevel
 from perfect_catch.connectors.http import ApiError
 from perfect_catch.integrations import ghl_links, ghl_st_records
 from perfect_catch.integrations.db import connection
-from perfect_catch.integrations.ghl_bodies import (
-    contact_body,
-    customer_id_field,
-    opportunity_body,
-    opportunity_changes,
-)
+from perfect_catch.integrations.ghl_bodies import opportunity_body, opportunity_changes
+from perfect_catch.integrations.ghl_contact_match import ensure_contact, required_customer
 from perfect_catch.integrations.ghl_push_outcome import PushOutcome, PushSkipped
 from perfect_catch.integrations.ghl_stage_rules import estimate_stage, stays_ahead
 from perfect_catch.integrations.ghl_stages import StageMap, resolve_stages, status_of
@@ -132,43 +128,16 @@ class GhlPusher:
     # --- contacts ------------------------------------------------------------------------------
 
     def _customer(self, conn: psycopg.Connection, customer_id: int) -> dict[str, Any]:
-        row = ghl_st_records.customer(conn, self.tenant_id, customer_id)
-        if row is None:
-            raise PushSkipped(f"customer {customer_id} is not in the warehouse")
-        return row
+        return required_customer(conn, self.tenant_id, customer_id)
 
     def _ensure_contact(self, conn: psycopg.Connection, customer_id: int) -> tuple[str, str]:
-        """(contact id, how it was found). Search by phone, then email, else create."""
-        link = ghl_links.contact_link(conn, self.tenant_id, customer_id, self.location_id)
-        if link is not None:
-            return link["contact_id"], "linked"
-        customer = self._customer(conn, customer_id)
-        phones, emails = ghl_st_records.phones_and_emails(conn, self.tenant_id, customer_id)
-        if not phones and not emails:
-            raise PushSkipped(f"customer {customer_id} has no phone or email to match or create by")
-        custom_fields = customer_id_field(self.config.ghl_st_customer_id_field, customer_id)
-        found, matched_by = None, "created"
-        for kind, values in (("phone", phones), ("email", emails)):
-            for value in values:
-                hits = self.client.find_contacts(kind, value)
-                if hits:
-                    found, matched_by = hits[0], kind
-                    break
-            if found:
-                break
-        if found is not None:
-            contact_id = found["id"]
-            self.client.update_contact(contact_id, {"customFields": custom_fields})
-        else:
-            contact, new = self.client.upsert_contact(
-                contact_body(customer, phones, emails, custom_fields)
-            )
-            contact_id = contact["id"]
-            matched_by = "created" if new else "upsert"
-        ghl_links.link_contact(
-            conn, self.tenant_id, customer_id, self.location_id, contact_id, matched_by
+        return ensure_contact(
+            conn,
+            self.client,
+            self.tenant_id,
+            customer_id,
+            self.config.ghl_st_customer_id_field,
         )
-        return contact_id, matched_by
 
     # --- opportunities -------------------------------------------------------------------------
 
