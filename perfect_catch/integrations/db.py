@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import orjson
 import psycopg
 import sqlalchemy as sa
+from psycopg.rows import dict_row
 
 
 @contextmanager
@@ -30,6 +32,24 @@ def connection(engine: sa.Engine) -> Iterator[psycopg.Connection]:
             conn.autocommit = previous
         finally:
             raw.close()
+
+
+def fetch_one(
+    conn: psycopg.Connection, sql: str, params: tuple | dict[str, Any]
+) -> dict[str, Any] | None:
+    """The first row of `sql` as a dict (None when there is none)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()
+
+
+def fetch_all(
+    conn: psycopg.Connection, sql: str, params: tuple | dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every row of `sql` as dicts."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
 
 
 def write_reject(

@@ -15,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import psycopg
 import sqlalchemy as sa
-from psycopg.rows import dict_row
 
 from perfect_catch.connectors.http import ApiError
-from perfect_catch.integrations.db import connection
+from perfect_catch.integrations.db import connection, fetch_all
+from perfect_catch.integrations.ghl_links import link_contact
+from perfect_catch.integrations.ghl_sync_log import write_sync_log
 from perfect_catch.settings import Settings
 
 
@@ -116,8 +118,7 @@ def pull_ghl_customers_to_st(
                 (location_id, int(tenant_id)),
             ).fetchall()
         ]
-        with conn.cursor(row_factory=dict_row) as cur:
-            candidates = cur.execute(_CANDIDATES, params).fetchall()
+        candidates = fetch_all(conn, _CANDIDATES, params)
         for contact in candidates:
             contact_id = contact["id"]
             body = _customer_body(contact)
@@ -150,23 +151,29 @@ def pull_ghl_customers_to_st(
                     "where location_id = %s and contact_id = %s and tenant_id = %s",
                     (customer_id, locations[0].get("id"), location_id, contact_id, int(tenant_id)),
                 )
-                conn.execute(
-                    "insert into integrations.ghl_customer_contacts "
-                    "(tenant_id, customer_id, location_id, contact_id, matched_by) "
-                    "values (%s, %s, %s, %s, 'from_ghl') on conflict do nothing",
-                    (int(tenant_id), customer_id, location_id, contact_id),
-                )
+                link_contact(conn, int(tenant_id), customer_id, location_id, contact_id, "from_ghl")
                 _log(conn, tenant_id, location_id, contact_id, "created", f"ST {customer_id}")
             result.created.append(customer_id)
     return result
 
 
 def _log(
-    conn: Any, tenant_id: int, location: str, contact_id: str, outcome: str, detail: str
+    conn: psycopg.Connection,
+    tenant_id: int,
+    location: str,
+    contact_id: str,
+    outcome: str,
+    detail: str,
 ) -> None:
-    conn.execute(
-        "insert into integrations.ghl_sync_log (direction, action, tenant_id, entity, entity_id, "
-        "location_id, ghl_id, outcome, detail) "
-        "values ('pull', 'create_st_customer', %s, 'ghl_contact', %s, %s, %s, %s, %s)",
-        (int(tenant_id), contact_id, location, contact_id, outcome, detail[:2000]),
+    write_sync_log(
+        conn,
+        direction="pull",
+        action="create_st_customer",
+        tenant_id=tenant_id,
+        entity="ghl_contact",
+        entity_id=contact_id,
+        location_id=location,
+        ghl_id=contact_id,
+        outcome=outcome,
+        detail=detail,
     )

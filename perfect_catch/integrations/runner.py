@@ -14,7 +14,7 @@ from perfect_catch.connectors.callrail import CallRailClient
 from perfect_catch.connectors.gohighlevel import GoHighLevelClient
 from perfect_catch.connectors.servicetitan import ServiceTitanClient
 from perfect_catch.integrations.callrail_sync import sync_callrail_calls
-from perfect_catch.integrations.ghl_push import ReconcileResult, reconcile_ghl
+from perfect_catch.integrations.ghl_reconcile import ReconcileResult, reconcile_ghl
 from perfect_catch.integrations.ghl_sync import (
     PullResult,
     sync_ghl_contacts,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from perfect_catch.integrations.ghl_push import ReconcileResult
+from perfect_catch.integrations.ghl_reconcile import ReconcileResult
 from perfect_catch.integrations.runner import run_callrail_sync, run_ghl_reconcile, run_ghl_sync
 from perfect_catch.settings import load_settings
 

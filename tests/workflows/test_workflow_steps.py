@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 from workflow_support import NOON, make_flow
 
-from perfect_catch.integrations import ghl_push
+from perfect_catch.integrations import ghl_pusher
+from perfect_catch.integrations.ghl_push_outcome import PushOutcome
 from perfect_catch.settings import load_settings
 from perfect_catch.simulators.server import SimulatorServer
 from perfect_catch.tools.context import ToolContext
@@ -159,9 +160,9 @@ def test_ghl_update_pushes_the_event_entity(
     def push(engine_, client, tenant_id, estimate_id, **kw):
         calls.append((tenant_id, estimate_id, kw["run_id"]))
         outcome = "failed" if len(calls) == 1 else "updated"
-        return ghl_push.PushOutcome("estimate", estimate_id, outcome, "opp-1", "busy")
+        return PushOutcome("estimate", estimate_id, outcome, "opp-1", "busy")
 
-    monkeypatch.setattr(ghl_push, "push_estimate", push)
+    monkeypatch.setattr(ghl_pusher, "push_estimate", push)
     flow = make_flow(events_engine)
     flow.services.ghl_factory = lambda: httpx.Client()
     try:

@@ -13,7 +13,7 @@ from perfect_catch.connectors.gohighlevel import GhlDailyLimitError
 from perfect_catch.defs.gohighlevel.resources import GoHighLevelResource
 from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
-from perfect_catch.integrations.ghl_push import reconcile_ghl
+from perfect_catch.integrations.ghl_reconcile import reconcile_ghl
 from perfect_catch.integrations.ghl_sync import (
     PullResult,
     sync_ghl_contacts,

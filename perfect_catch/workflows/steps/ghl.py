@@ -6,7 +6,7 @@ mid-call is simply pushed again.
 
 from __future__ import annotations
 
-from perfect_catch.integrations import ghl_push
+from perfect_catch.integrations import ghl_pusher
 from perfect_catch.workflows.runtime import StepRun
 from perfect_catch.workflows.steps.base import RetryableStepError, StepOutcome
 
@@ -17,10 +17,10 @@ def ghl_update(run: StepRun) -> StepOutcome:
     if entity_id is None:
         return StepOutcome("skipped", {"reason": f"the event has no {entity}"})
     push = {
-        "estimate": ghl_push.push_estimate,
-        "job": ghl_push.push_job,
-        "customer": ghl_push.push_customer,
-        "appointment": ghl_push.push_appointment,
+        "estimate": ghl_pusher.push_estimate,
+        "job": ghl_pusher.push_job,
+        "customer": ghl_pusher.push_customer,
+        "appointment": ghl_pusher.push_appointment,
     }[entity]
     outcome = push(
         run.services.engine,

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 from integration_support import TENANT, ghl_client, put_st
 
-from perfect_catch.integrations.ghl_push import GhlPusher, push_estimate, reconcile_ghl
+from perfect_catch.integrations.ghl_pusher import GhlPusher, push_estimate
+from perfect_catch.integrations.ghl_reconcile import reconcile_ghl
 from perfect_catch.integrations.ghl_stages import StageConfigError
 from perfect_catch.settings import load_settings
 
