@@ -146,7 +146,10 @@ class SendGridState:
                     "status": mail["status"],
                     "opens_count": 0,
                     "clicks_count": 0,
-                    "last_event_time": mail["created"],
+                    # Documented as ISO 8601 UTC ("2017-10-13T18:56:21Z"), not epoch seconds.
+                    "last_event_time": time.strftime(
+                        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(mail["created"])
+                    ),
                 }
                 for mail in self.mails.values()
                 if mail["custom_args"].get(key) == value

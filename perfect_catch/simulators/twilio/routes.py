@@ -13,6 +13,7 @@ import base64
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -104,7 +105,8 @@ async def list_messages(request: Request, state: TwilioState) -> Response:
         ]
     chunk = found[page * page_size : (page + 1) * page_size]
     base = f"/2010-04-01/Accounts/{state.account_sid}/Messages.json"
-    query = "&".join(f"{k}={v}" for k, v in params.items() if k not in ("Page", "PageSize"))
+    # Encoded: a raw `+` of an E.164 number would come back as a space on the next page.
+    query = urlencode([(k, v) for k, v in params.multi_items() if k not in ("Page", "PageSize")])
     query = f"{query}&" if query else ""
     has_next = (page + 1) * page_size < len(found)
     return _json(
