@@ -22,6 +22,7 @@ from perfect_catch.integrations.ghl_pusher import GhlPusher
 from perfect_catch.integrations.ghl_st_records import install_job_ids
 from perfect_catch.integrations.ghl_stage_rules import FINAL_STAGES
 from perfect_catch.settings import Settings
+from perfect_catch.warehouse.st_statuses import AppointmentStatus
 
 
 @dataclass
@@ -92,8 +93,8 @@ def _ids_to_reconcile(
         "appointments": ids(
             "select id from servicetitan.st_appointments where tenant_id = %s "
             "and deleted_at is null and modified_on >= %s "
-            "and lower(coalesce(status, '')) <> 'canceled' order by id",
-            (tenant_id, since),
+            "and lower(coalesce(status, '')) <> lower(%s) order by id",
+            (tenant_id, since, AppointmentStatus.CANCELED),
         ),
         "estimates": ids(
             "select e.id from servicetitan.st_estimates e where e.tenant_id = %s "

@@ -14,6 +14,7 @@ import psycopg
 from perfect_catch.integrations.db import fetch_all, fetch_one
 from perfect_catch.phones import to_e164
 from perfect_catch.settings import IntegrationSettings
+from perfect_catch.warehouse.st_statuses import EstimateStatus
 
 INSTALL_JOINS = (
     "left join servicetitan.st_job_types t on t.tenant_id = j.tenant_id and t.id = j.job_type_id "
@@ -133,8 +134,8 @@ def sold_estimate_ids_of_job(
     rows = fetch_all(
         conn,
         "select id from servicetitan.st_estimates where tenant_id = %s and deleted_at is null "
-        "and lower(status) = 'sold' and (job_id = %s or id = %s) order by id",
-        (tenant_id, job_id, created_from_estimate_id),
+        "and lower(status) = lower(%s) and (job_id = %s or id = %s) order by id",
+        (tenant_id, EstimateStatus.SOLD, job_id, created_from_estimate_id),
     )
     return [row["id"] for row in rows]
 

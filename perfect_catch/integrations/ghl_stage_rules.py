@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from perfect_catch.integrations.ghl_stages import INSTALL_STAGE_OF_JOB, RANK
+from perfect_catch.warehouse.st_statuses import EstimateStatus
 
 FINAL_STAGES = ("JOB_SOLD", "ESTIMATE_LOST", "INSTALL_COMPLETE")
 """Stages an estimate's opportunity is not re-pushed from by the reconciliation."""
@@ -26,12 +27,12 @@ def estimate_stage(
     """The stage key the estimate calls for; `install_job` is read only for a sold estimate,
     `now` only for an open one."""
     status = (estimate["status"] or "").lower()
-    if status == "sold":
+    if status == EstimateStatus.SOLD.lower():
         job = install_job()
         if job is not None:
             return INSTALL_STAGE_OF_JOB.get(job["job_status"] or "", "INSTALL_PENDING")
         return "JOB_SOLD"
-    if status == "dismissed":
+    if status == EstimateStatus.DISMISSED.lower():
         return "ESTIMATE_LOST"
     created = estimate["created_on"]
     if created is not None and now() - created >= followup_after:

@@ -16,6 +16,7 @@ from perfect_catch.settings import (
     SALES_STAGE_KEYS,
     IntegrationSettings,
 )
+from perfect_catch.warehouse.st_statuses import AppointmentStatus, JobStatus
 
 RANK: dict[str, int] = {key: rank for rank, key in enumerate(SALES_STAGE_KEYS + INSTALL_STAGE_KEYS)}
 STATUS: dict[str, str] = {
@@ -25,12 +26,13 @@ STATUS: dict[str, str] = {
 }
 # ST job status -> install stage; statuses not listed (Canceled) move nothing.
 INSTALL_STAGE_OF_JOB: dict[str, str] = {
-    "Hold": "INSTALL_PENDING",
-    "Scheduled": "INSTALL_SCHEDULED",
-    "Dispatched": "INSTALL_SCHEDULED",
-    "InProgress": "INSTALL_IN_PROGRESS",
-    "Working": "INSTALL_IN_PROGRESS",
-    "Completed": "INSTALL_COMPLETE",
+    JobStatus.HOLD: "INSTALL_PENDING",
+    JobStatus.SCHEDULED: "INSTALL_SCHEDULED",
+    JobStatus.DISPATCHED: "INSTALL_SCHEDULED",
+    JobStatus.IN_PROGRESS: "INSTALL_IN_PROGRESS",
+    # The appointment's word for in progress, as some job records carry it.
+    AppointmentStatus.WORKING: "INSTALL_IN_PROGRESS",
+    JobStatus.COMPLETED: "INSTALL_COMPLETE",
 }
 
 
