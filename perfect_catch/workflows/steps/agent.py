@@ -34,6 +34,7 @@ def agent(run: StepRun) -> StepOutcome:
     import anthropic
 
     from perfect_catch.workflows.agent import run_agent
+
     try:
         result = run_agent(run, client)
     except (anthropic.RateLimitError, anthropic.InternalServerError, anthropic.APIConnectionError):
