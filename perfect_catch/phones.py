@@ -2,9 +2,8 @@
 
 ServiceTitan contacts, GoHighLevel contacts, CallRail callers and SMS recipients are compared and
 sent to in E.164 ("+16025550100"); office staff type numbers every way ("(602) 555-0100 ext 12",
-"1.602.555.0100", "+44 20 7946 0958"). Google's libphonenumber (`phonenumbers`) reads the text,
-in the shop's region (`PHONE_DEFAULT_REGION`, a North American one), and the number it finds is
-accepted when:
+"1.602.555.0100", "+44 20 7946 0958"). Google's libphonenumber (`phonenumbers`) reads the text
+as written in North America (`REGION`), and the number it finds is accepted when:
 
 - its country code is 1 (North America) and its ten digits follow the numbering plan: area code
   and exchange start with 2-9. "(123) 456-7890" and "602-055-0100" are refused here rather
@@ -35,20 +34,21 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
 NANP_COUNTRY_CODE = 1
-#: `PHONE_DEFAULT_REGION`'s default. Every region the settings accept is North American, so a
-#: number without a country code reads the same in each; callers holding settings may pass theirs.
-DEFAULT_REGION = "US"
+#: Where a number without a country code is read. Not a setting: SQL (`integrations.e164`) reads
+#: such a number as North American, and every North American region reads it alike, so no other
+#: value could keep Python and SQL in agreement.
+REGION = "US"
 
 
 class InvalidPhoneError(ValueError):
     """The text is not a phone number that can be reached; the message names it and says why."""
 
 
-def _parse(value: str | None, region: str | None) -> phonenumbers.PhoneNumber | None:
+def _parse(value: str | None) -> phonenumbers.PhoneNumber | None:
     if value is None or not value.strip():
         return None
     try:
-        return phonenumbers.parse(value, region or DEFAULT_REGION)
+        return phonenumbers.parse(value, REGION)
     except NumberParseException:
         return None
 
@@ -68,18 +68,17 @@ def _refusal(number: phonenumbers.PhoneNumber) -> str | None:
     return None
 
 
-def to_e164(value: str | None, region: str | None = None) -> str | None:
-    """The E.164 form of `value` ("+16025550100"), or None when it is not a number we accept.
-    `region` is the settings' `PHONE_DEFAULT_REGION`."""
-    number = _parse(value, region)
-    if number is None or _refusal(number) is not None:
+def to_e164(value: str | None) -> str | None:
+    """The E.164 form of `value` ("+16025550100"), or None when it is not a number we accept."""
+    try:
+        return require_e164(value)
+    except InvalidPhoneError:
         return None
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
-def require_e164(value: str | None, region: str | None = None) -> str:
+def require_e164(value: str | None) -> str:
     """The E.164 form of `value`, or `InvalidPhoneError` naming the text and saying why not."""
-    number = _parse(value, region)
+    number = _parse(value)
     if number is None:
         raise InvalidPhoneError(f"invalid phone number {value!r}: not a phone number")
     reason = _refusal(number)

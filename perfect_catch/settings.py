@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, cast, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
@@ -411,11 +410,6 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of the CLI and services."
     )
-    phone_default_region: str = Field(
-        "US",
-        description="Region (ISO 3166 code) a phone number without a country code is read in; "
-        "a North American one (US, CA, ...), as the warehouse's SQL reads such numbers so too.",
-    )
 
     # --- sections (their variables are flat: see `_FlatSections`) --------------------------------
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
@@ -456,19 +450,6 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
-
-    @field_validator("phone_default_region")
-    @classmethod
-    def _phone_region(cls, value: str) -> str:
-        region = value.strip().upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown phone region {value!r} (an ISO 3166 code such as US)")
-        if phonenumbers.country_code_for_region(region) != 1:
-            raise ValueError(
-                f"phone region {value!r} is not North American (country code 1), the only kind "
-                "the warehouse's SQL rule (integrations.e164) reads"
-            )
-        return region
 
     @field_validator(
         "st_api_url",

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from phonenumbers import PhoneNumber, ValidationResult
 
 from perfect_catch.phones import InvalidPhoneError, require_e164, to_e164
-from perfect_catch.settings import SettingsError, load_settings
+from perfect_catch.settings import load_settings
 from perfect_catch.warehouse import dbt_runner, migrate
 
 MIGRATION = (
@@ -190,13 +190,22 @@ def test_refusals_name_the_number_and_the_reason() -> None:
     assert require_e164("(480) 555-2894") == "+14805552894"
 
 
-def test_the_default_region_is_a_north_american_one() -> None:
-    assert load_settings().phone_default_region == "US"
-    assert load_settings(phone_default_region="ca").phone_default_region == "CA"
-    assert to_e164("(604) 555-0100", "CA") == "+16045550100"
-    for region in ("GB", "XX"):
-        with pytest.raises(SettingsError, match="PHONE_DEFAULT_REGION"):
-            load_settings(phone_default_region=region)
+def test_north_american_regions_read_a_local_number_alike() -> None:
+    """Why the region is a constant (`phones.REGION`): every other North American one gives the
+    same E.164 for the table's numbers written without a country code."""
+    local = [
+        (text, e164)
+        for text, e164 in CASES
+        if text and e164 and e164.startswith("+1") and not text.lstrip().startswith(("+", "011"))
+    ]
+    assert len(local) >= 10
+    nanp = [
+        r for r in phonenumbers.SUPPORTED_REGIONS if phonenumbers.country_code_for_region(r) == 1
+    ]
+    assert {"US", "CA", "PR"} <= set(nanp)
+    for region in nanp:
+        read = [phonenumbers.format_number(phonenumbers.parse(t, region), 0) for t, _ in local]
+        assert read == [e164 for _, e164 in local], region
 
 
 def test_the_migration_recomputes_stored_numbers(engine: sa.Engine) -> None:
