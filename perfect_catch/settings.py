@@ -148,6 +148,12 @@ class MessagingSettings(BaseModel):
         SecretStr(""),
         description="GoHighLevel webhook public key (PEM) used to verify `x-wh-signature`.",
     )
+    webhook_max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body the webhook receiver reads; a larger one is refused "
+        "with 413 before it is buffered (Twilio and SendGrid posts are far smaller).",
+    )
 
     @field_validator("messaging_quiet_hours_channels", mode="before")
     @classmethod
