@@ -109,7 +109,10 @@ class MessagingSettings(BaseModel):
         description="JSON object: ST tenant id -> IANA timezone; others use ST_TIMEZONE.",
     )
     messaging_cap_per_day: int = Field(
-        3, ge=0, description="Messages per customer in any 24 hours; 0 disables the cap."
+        3,
+        ge=0,
+        description="Messages per customer per recipient's day (local midnight to midnight); "
+        "0 disables the cap.",
     )
     messaging_cap_per_week: int = Field(
         10, ge=0, description="Messages per customer in any 7 days; 0 disables the cap."
