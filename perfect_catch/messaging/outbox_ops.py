@@ -88,6 +88,16 @@ def status(engine: sa.Engine, *, now: datetime) -> dict[str, Any]:
     }
 
 
+def unknown_count(engine: sa.Engine) -> int:
+    """How many rows are `unknown` (a healthy outbox has none)."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text("select count(*) from automation.outbox where status = 'unknown'")
+            ).scalar_one()
+        )
+
+
 def release(engine: sa.Engine, ids: list[int]) -> dict[int, str]:
     """Put the `unknown` rows `ids` back to `pending`; per id: 'released', or why not."""
     outcome: dict[int, str] = {}
