@@ -9,8 +9,9 @@ Order, first answer wins:
 1. `workflow`: the workflow's own `timezone` (a business decision that overrides the data);
 2. `caller`: a zone a tool or caller passed explicitly (message metadata `timezone`);
 3. `location`: the customer's service location (the job's, else the customer's first active
-   one): its coordinates through `timezonefinder`, else its state when the state lies in one
-   zone;
+   one): its coordinates through `timezonefinder`, else its state and ZIP code (a state in one
+   zone decides alone; in a state split between zones the first three digits of the ZIP code
+   pick the side, for the regions listed in `SPLIT_STATES`);
 4. `phone`: the phone number's zone when `phonenumbers` gives exactly one;
 5. `tenant`: the tenant's default (`MESSAGING_TENANT_TIMEZONES`, else `ST_TIMEZONE`).
 """
@@ -29,8 +30,7 @@ from phonenumbers import timezone as phone_zones
 
 from perfect_catch.settings import MessagingSettings, Settings
 
-#: US states (and DC) that lie in a single zone, for locations without coordinates. States split
-#: across zones (TX, FL, IN, KY, TN, MI, ND, SD, NE, KS, OR, ID) are left to the next rule.
+#: US states (and DC) that lie in a single zone, for locations without coordinates.
 STATE_ZONES: dict[str, str] = {
     **dict.fromkeys(
         ("CT", "DE", "DC", "GA", "ME", "MD", "MA", "NH", "NJ", "NY", "NC", "OH", "PA", "RI"),
@@ -44,6 +44,32 @@ STATE_ZONES: dict[str, str] = {
     "AZ": "America/Phoenix",
     **dict.fromkeys(("CA", "NV", "WA"), "America/Los_Angeles"),
     "HI": "Pacific/Honolulu",
+}
+#: States split between zones: (the zone of most of the state, {ZIP prefix: zone of that
+#: region}). Prefixes are the first three digits of the ZIP code (USPS sectional centers).
+SPLIT_STATES: dict[str, tuple[str, dict[str, str]]] = {
+    "TX": ("America/Chicago", dict.fromkeys(("798", "799", "885"), "America/Denver")),
+    "FL": ("America/New_York", dict.fromkeys(("324", "325"), "America/Chicago")),
+    "IN": (
+        "America/Indiana/Indianapolis",
+        dict.fromkeys(("463", "464", "476", "477"), "America/Chicago"),
+    ),
+    "KY": (
+        "America/New_York",
+        dict.fromkeys(("420", "421", "422", "423", "424"), "America/Chicago"),
+    ),
+    "TN": (
+        "America/Chicago",
+        dict.fromkeys(("373", "374", "376", "377", "378", "379"), "America/New_York"),
+    ),
+    "MI": ("America/Detroit", {}),
+    "ND": ("America/Chicago", {}),
+    "SD": ("America/Chicago", {"577": "America/Denver"}),
+    "NE": ("America/Chicago", {"693": "America/Denver"}),
+    "KS": ("America/Chicago", {}),
+    "OR": ("America/Los_Angeles", {"979": "America/Boise"}),
+    "ID": ("America/Boise", dict.fromkeys(("835", "838"), "America/Los_Angeles")),
+    "AK": ("America/Anchorage", {}),
 }
 
 
@@ -127,6 +153,10 @@ def address_zone(address: dict[str, Any] | None) -> tuple[str, str] | None:
     state = str(address.get("state") or "").strip().upper()
     if state in STATE_ZONES:
         return STATE_ZONES[state], "location state"
+    if state in SPLIT_STATES:
+        most, regions = SPLIT_STATES[state]
+        zip_code = str(address.get("zip") or "").strip()
+        return regions.get(zip_code[:3], most), "location state and zip"
     return None
 
 

@@ -106,6 +106,17 @@ def test_resolution_order(world: Messaging) -> None:
         assert zone(workflow_timezone="Mars/Olympus", tenant_default="UTC") == ("UTC", "tenant")
 
 
+def test_a_location_without_coordinates_is_placed_by_state_and_zip() -> None:
+    place = recipient_zone.address_zone
+    assert place({"state": "AZ", "zip": "85016"}) == (PHX.key, "location state")
+    assert place({"state": "TX", "zip": "79901"}) == ("America/Denver", "location state and zip")
+    assert place({"state": "tx", "zip": "77002"}) == ("America/Chicago", "location state and zip")
+    assert place({"state": "FL", "zip": "32501"}) == ("America/Chicago", "location state and zip")
+    assert place({"state": "FL", "zip": "33101"}) == (NY.key, "location state and zip")
+    assert place({"state": "", "latitude": 0, "longitude": 0}) is None
+    assert place({"state": "ZZ", "latitude": 95.0, "longitude": 10.0}) is None
+
+
 def test_the_simulated_tenant_prints_the_zone_of_its_locations(world: Messaging) -> None:
     printed = world.sim.env["ST_TIMEZONE"]
     zones = {recipient_zone.zone_at(lat, lon) for _, _, lat, lon in catalog.CITIES}

@@ -3,8 +3,8 @@
 Quiet hours and daily caps are the recipient's local time, and the text's rendered times must be
 in the same clock, so the zone is resolved once when the message is queued
 (`perfect_catch.messaging.recipient_zone`) and kept on the row: `recipient_timezone` (an IANA
-name) and `recipient_timezone_source` (workflow, caller, location coordinates, location state,
-phone or tenant), so an operator can see why a message waited. Rows written before this
+name) and `recipient_timezone_source` (workflow, caller, location coordinates, location state
+(and zip), phone or tenant), so an operator can see why a message waited. Rows written before this
 revision keep nulls and are measured in the tenant's zone, as before.
 
 Revision ID: 0014_recipient_timezone
