@@ -80,18 +80,33 @@ def _workflows(settings: Settings) -> str:
 
 
 def _outbox(settings: Settings) -> str:
+    from datetime import UTC, datetime
+
+    from perfect_catch.messaging import outbox_ops
     from perfect_catch.messaging.dispatcher import dispatch_due
-    from perfect_catch.messaging.providers import configured_channels
+    from perfect_catch.messaging.providers import Providers, configured_channels
+    from perfect_catch.messaging.reconcile import reconcile
     from perfect_catch.warehouse.engine import get_engine
 
     channels = configured_channels(settings)
     if not channels:
         return "skipped: neither Twilio (TWILIO_*) nor SendGrid (SENDGRID_API_KEY) is set up"
-    r = dispatch_due(get_engine(settings), settings, channels=channels)
-    return (
-        f"{r.sent} sent, {r.deferred} deferred, {r.suppressed} suppressed, "
-        f"{r.retrying} retrying, {r.failed} failed, {r.unknown} unknown"
+    engine, providers = get_engine(settings), Providers(settings)
+    settled = reconcile(engine, providers, settings.messaging, now=datetime.now(UTC))
+    r = dispatch_due(engine, settings, channels=channels, providers=providers)
+    summary = (
+        f"reconciled: {settled.sent} sent, {settled.released} released; "
+        f"{r.sent} sent, {r.reconciled} reconciled, {r.deferred} deferred, "
+        f"{r.suppressed} suppressed, {r.retrying} retrying, {r.failed} failed"
     )
+    left = outbox_ops.unknown_count(engine)
+    if left:
+        raise RuntimeError(
+            f"{summary}; {left} message(s) left unknown (claimed, never proven sent, and the "
+            "provider could not be asked): see `perfect-catch outbox status`, then "
+            "`perfect-catch outbox reconcile` or, after checking, `perfect-catch outbox release`"
+        )
+    return summary
 
 
 STAGES: tuple[tuple[str, Stage], ...] = (

@@ -109,7 +109,10 @@ class MessagingSettings(BaseModel):
         description="JSON object: ST tenant id -> IANA timezone; others use ST_TIMEZONE.",
     )
     messaging_cap_per_day: int = Field(
-        3, ge=0, description="Messages per customer in any 24 hours; 0 disables the cap."
+        3,
+        ge=0,
+        description="Messages per customer per recipient's day (local midnight to midnight); "
+        "0 disables the cap.",
     )
     messaging_cap_per_week: int = Field(
         10, ge=0, description="Messages per customer in any 7 days; 0 disables the cap."
@@ -147,6 +150,12 @@ class MessagingSettings(BaseModel):
     ghl_webhook_public_key: SecretStr = Field(
         SecretStr(""),
         description="GoHighLevel webhook public key (PEM) used to verify `x-wh-signature`.",
+    )
+    webhook_max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body the webhook receiver reads; a larger one is refused "
+        "with 413 before it is buffered (Twilio and SendGrid posts are far smaller).",
     )
 
     @field_validator("messaging_quiet_hours_channels", mode="before")

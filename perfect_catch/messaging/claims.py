@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -41,7 +42,8 @@ class Claim:
 
 SELECT_ROWS = (
     "select id, idempotency_key, tenant_id, customer_id, channel, to_address, subject, body,"
-    " html, attempts, metadata, claim_token, claimed_at from automation.outbox"
+    " html, attempts, metadata, claim_token, claimed_at, recipient_timezone"
+    " from automation.outbox"
 )
 AMONG_KEYS = (
     " and (cast(:keys as text[]) is null or idempotency_key = any(cast(:keys as text[])))"
@@ -109,9 +111,12 @@ def claim_due(
             if reason is not None:
                 suppressed.append((row["id"], reason))
                 continue
-            wait = _quiet_deferral(settings, messaging, row, now)
+            tz = quiet_hours.customer_timezone(
+                settings, messaging, row["tenant_id"], row["metadata"], row["recipient_timezone"]
+            )
+            wait = _quiet_deferral(messaging, row, tz, now)
             if wait is None and capped_on:
-                wait = _cap_deferral(conn, messaging, row, now, locked)
+                wait = _cap_deferral(conn, messaging, row, tz, now, locked)
             if wait is not None:
                 deferred.append((row["id"], *wait))
                 continue
@@ -129,11 +134,10 @@ def claim_due(
 
 
 def _quiet_deferral(
-    settings: Settings, messaging: MessagingSettings, row: sa.RowMapping, now: datetime
+    messaging: MessagingSettings, row: sa.RowMapping, tz: ZoneInfo, now: datetime
 ) -> tuple[datetime, str] | None:
     if row["channel"] not in messaging.messaging_quiet_hours_channels:
         return None
-    tz = quiet_hours.customer_timezone(settings, messaging, row["tenant_id"], row["metadata"])
     resume = quiet_hours.next_allowed_time(
         now, tz, messaging.messaging_quiet_hours_start, messaging.messaging_quiet_hours_end
     )
@@ -146,6 +150,7 @@ def _cap_deferral(
     conn: sa.Connection,
     messaging: MessagingSettings,
     row: sa.RowMapping,
+    tz: ZoneInfo,
     now: datetime,
     locked: set[str],
 ) -> tuple[datetime, str] | None:
@@ -161,6 +166,7 @@ def _cap_deferral(
         channel=row["channel"],
         address=row["to_address"],
         now=now,
+        tz=tz,
     )
     if capped is None:
         return None

@@ -151,6 +151,16 @@ def apply_twilio_status(conn: sa.Connection, form: dict[str, str], key: str | No
     return True
 
 
+def _event_time(timestamp: object) -> datetime | None:
+    """The event's epoch seconds as a time; None when absent or not a representable time."""
+    if not isinstance(timestamp, int | str) or not str(timestamp).isdigit():
+        return None
+    try:
+        return datetime.fromtimestamp(int(timestamp), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def apply_sendgrid_event(conn: sa.Connection, event: dict[str, Any]) -> bool:
     """Record one SendGrid event; returns False for a repeat."""
     name = str(event.get("event") or "")
@@ -159,12 +169,7 @@ def apply_sendgrid_event(conn: sa.Connection, event: dict[str, Any]) -> bool:
         raise ValueError("SendGrid event without 'event'")
     message_id = str(event.get("sg_message_id") or "").split(".")[0] or None
     event_id = str(event.get("sg_event_id") or f"{message_id}:{name}:{event.get('timestamp')}")
-    timestamp = event.get("timestamp")
-    occurred = (
-        datetime.fromtimestamp(int(timestamp), UTC)
-        if isinstance(timestamp, int | float | str) and str(timestamp).isdigit()
-        else None
-    )
+    occurred = _event_time(event.get("timestamp"))
     fresh = _store(
         conn,
         provider="sendgrid",

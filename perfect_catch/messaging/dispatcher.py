@@ -5,8 +5,9 @@ One pass (`dispatch_due`) does three things, each in its own short transactions:
 1. **Reconcile** (`reconcile`) rows left in `sending` for longer than
    `MESSAGING_CLAIM_TIMEOUT_SECONDS` (their dispatcher died). The provider is asked whether it
    holds the message (`provider_lookup`). Found: the row becomes `sent` with that id. Not found:
-   the row becomes `unknown` and stays there until an operator releases it
-   (`outbox.release_unknown`); it is never resent blindly.
+   the row becomes `unknown`; a pass never resends it. `reconcile.reconcile` (the operators'
+   `perfect-catch outbox reconcile`, `run-once` and the monitoring's healing) asks the provider
+   again and releases it only when the provider says it never got it.
 2. **Claim** (`claims`) due `pending` rows with `SELECT ... FOR UPDATE SKIP LOCKED` (so
    concurrent dispatchers never take the same row). For each, in one transaction: consent
    (opted out -> `suppressed`), quiet hours and frequency caps (-> stays `pending` with a later

@@ -28,6 +28,8 @@ from typing import Any, Literal
 import orjson
 import sqlalchemy as sa
 
+from perfect_catch.messaging import recipient_zone
+from perfect_catch.messaging.recipient_zone import RecipientZone
 from perfect_catch.phones import InvalidPhoneError, require_e164
 from perfect_catch.settings import Channel
 
@@ -51,7 +53,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COLUMNS = (
     "id, idempotency_key, instance_id, step_key, tenant_id, customer_id, channel, to_address,"
     " subject, body, status, not_before, due_at, attempts, sent_at, provider, provider_id,"
-    " last_error, deferred_reason, metadata, created_at, updated_at"
+    " last_error, deferred_reason, metadata, created_at, updated_at, recipient_timezone,"
+    " recipient_timezone_source"
 )
 
 
@@ -86,6 +89,8 @@ class OutboxEntry:
     created_at: datetime
     updated_at: datetime
     created: bool = False
+    recipient_timezone: str | None = None
+    recipient_timezone_source: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The entry as plain values (the body is left out: it may be long)."""
@@ -108,6 +113,8 @@ class OutboxEntry:
             "provider_id": self.provider_id,
             "last_error": self.last_error,
             "deferred_reason": self.deferred_reason,
+            "recipient_timezone": self.recipient_timezone,
+            "recipient_timezone_source": self.recipient_timezone_source,
             "created": self.created,
         }
 
@@ -137,6 +144,8 @@ def _entry(row: sa.RowMapping, created: bool) -> OutboxEntry:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         created=created,
+        recipient_timezone=row["recipient_timezone"],
+        recipient_timezone_source=row["recipient_timezone_source"],
     )
 
 
@@ -170,12 +179,18 @@ def enqueue(
     html: str | None = None,
     not_before: datetime | None = None,
     metadata: dict | None = None,
+    timezone: RecipientZone | None = None,
 ) -> OutboxEntry:
     """Write the message once per `idempotency_key`, in the caller's transaction.
 
     Returns the row written now (`created=True`) or the one written before under the same key
     (`created=False`, unchanged). An unusable recipient gives a `failed` row whose `last_error`
     names it; an unknown channel, an empty key or body raise `ValueError` (a programming error).
+
+    `timezone` is the recipient's zone as the caller resolved it (`recipient_zone.resolve`, with
+    the workflow's zone and the tenant's default); without it the zone is resolved here from
+    metadata `timezone`, the service location and the phone number, and a row none of them
+    places is measured in the tenant's zone when it is dispatched.
     """
     if not idempotency_key:
         raise ValueError("idempotency_key must not be empty")
@@ -192,15 +207,25 @@ def enqueue(
         address = normalize_recipient(channel, to)
     except InvalidRecipientError as exc:
         status, error = "failed", str(exc)
+    if timezone is None and status == "pending":
+        timezone = recipient_zone.resolve(
+            conn,
+            tenant_id=tenant_id,
+            customer_id=customer_id,
+            phone=address if channel == "sms" else None,
+            tenant_default=None,
+            caller_timezone=(metadata or {}).get("timezone"),
+        )
     row = (
         conn.execute(
             sa.text(
                 "insert into automation.outbox (idempotency_key, instance_id, step_key, tenant_id,"
                 " customer_id, channel, to_address, subject, body, html, status, not_before,"
-                " due_at, last_error, metadata) values (:key, :instance, :step, :tenant,"
+                " due_at, last_error, metadata, recipient_timezone, recipient_timezone_source)"
+                " values (:key, :instance, :step, :tenant,"
                 " :customer, :channel, :to, :subject, :body, :html, :status, :not_before,"
                 " coalesce(cast(:not_before as timestamptz), now()), :error,"
-                " cast(:metadata as jsonb))"
+                " cast(:metadata as jsonb), :zone, :zone_source)"
                 f" on conflict (idempotency_key) do nothing returning {_COLUMNS}"
             ),
             {
@@ -218,6 +243,8 @@ def enqueue(
                 "not_before": not_before,
                 "error": error,
                 "metadata": orjson.dumps(metadata or {}, default=str).decode(),
+                "zone": timezone.name if timezone else None,
+                "zone_source": timezone.source if timezone else None,
             },
         )
         .mappings()

@@ -1,9 +1,10 @@
-"""Quiet hours: when a message may reach a customer, in the customer's own timezone.
+"""Quiet hours: when a message may reach a customer, in the recipient's own time zone.
 
 A message due in quiet hours is never dropped: the dispatcher moves it to the first allowed
-moment (`next_allowed_time`) and sends it then. The timezone is the one the caller recorded on
-the message (`metadata.timezone`, e.g. from the service location), else the tenant's
-(`MESSAGING_TENANT_TIMEZONES`), else `ST_TIMEZONE`.
+moment (`next_allowed_time`) and sends it then. The zone is the one stored on the outbox row
+when it was queued (`recipient_zone`: workflow, location, phone, tenant); a row queued before
+zones were stored falls back to its metadata `timezone`, then the tenant's
+(`MESSAGING_TENANT_TIMEZONES`), then `ST_TIMEZONE`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from perfect_catch.messaging.recipient_zone import tenant_timezone
 from perfect_catch.settings import MessagingSettings, Settings
 
 
@@ -20,15 +22,16 @@ def customer_timezone(
     messaging: MessagingSettings,
     tenant_id: int,
     metadata: dict[str, Any] | None = None,
+    stored: str | None = None,
 ) -> ZoneInfo:
-    """The timezone quiet hours are measured in for this message."""
-    explicit = (metadata or {}).get("timezone")
-    if isinstance(explicit, str) and explicit:
-        try:
-            return ZoneInfo(explicit)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return ZoneInfo(messaging.messaging_tenant_timezones.get(tenant_id, settings.st_timezone))
+    """The zone quiet hours and daily caps are measured in for this message."""
+    for explicit in (stored, (metadata or {}).get("timezone")):
+        if isinstance(explicit, str) and explicit:
+            try:
+                return ZoneInfo(explicit)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+    return ZoneInfo(tenant_timezone(settings, messaging, tenant_id))
 
 
 def _in_quiet(local: time, start: time, end: time) -> bool:

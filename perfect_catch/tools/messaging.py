@@ -14,6 +14,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from perfect_catch.messaging import recipient_zone
 from perfect_catch.messaging.dispatcher import dispatch_due
 from perfect_catch.messaging.outbox import OutboxEntry, enqueue, get_entry
 from perfect_catch.tools import lookup
@@ -113,6 +114,15 @@ def _send(
                 ).encode()
             ).hexdigest()[:32]
         )
+        zone = recipient_zone.resolve(
+            conn,
+            tenant_id=tenant_id,
+            customer_id=params.customer_id,
+            phone=to if channel == "sms" else None,
+            tenant_default=recipient_zone.tenant_timezone(
+                context.settings, context.settings.messaging, tenant_id
+            ),
+        )
         entry = enqueue(
             conn,
             idempotency_key=key,
@@ -127,6 +137,7 @@ def _send(
             html=getattr(params, "html", None),
             not_before=params.send_at,
             metadata={"source": "mcp"},
+            timezone=zone,
         )
     if entry.status == "failed" and entry.created:
         raise ToolInputError(f"not sent: {entry.last_error}")

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import sqlalchemy as sa
 
-from perfect_catch.messaging import outbox
+from perfect_catch.messaging import outbox, recipient_zone
+from perfect_catch.messaging.recipient_zone import RecipientZone
 from perfect_catch.settings import Channel, Settings, WorkflowSettings
 from perfect_catch.tools.context import ToolContext
 from perfect_catch.workflows import placeholders, templates
@@ -144,10 +145,25 @@ class Services:
             client.close()
 
 
-def timezone_of(instance: Instance, workflow: WorkflowDefinition, settings: Settings) -> str:
-    """The customer's timezone: the workflow's, the payload's, else the tenant's."""
+def recipient_zone_of(
+    conn: sa.Connection, instance: Instance, workflow: WorkflowDefinition, settings: Settings
+) -> RecipientZone:
+    """The customer's zone, by `messaging.recipient_zone`'s rules: the workflow's `timezone`,
+    the event's, the service location's, the phone's, else the tenant's default."""
     customer = instance.payload.get("customer") or {}
-    return workflow.timezone or customer.get("timezone") or settings.st_timezone
+    phone = customer.get("phone")
+    return recipient_zone.resolve(
+        conn,
+        tenant_id=instance.tenant_id,
+        customer_id=instance.customer_id,
+        job_id=instance.job_id,
+        phone=str(phone) if phone else None,
+        tenant_default=recipient_zone.tenant_timezone(
+            settings, settings.messaging, instance.tenant_id
+        ),
+        workflow_timezone=workflow.timezone,
+        caller_timezone=customer.get("timezone"),
+    ) or RecipientZone(settings.st_timezone, "tenant")
 
 
 def check_scope(instance: Instance, now: datetime, config: WorkflowSettings) -> CheckScope:
@@ -175,14 +191,25 @@ class StepRun:
     step: Any
     now: datetime
     services: Services
+    _zone: RecipientZone | None = field(default=None, repr=False, compare=False)
 
     @property
     def idempotency_key(self) -> str:
         return f"{self.instance.id}:{self.step.key}"
 
     @property
+    def recipient_zone(self) -> RecipientZone:
+        """The customer's zone, resolved once per step run: the rendered times, the message's
+        quiet hours and its daily cap all use it (it is stored on the outbox row)."""
+        if self._zone is None:
+            self._zone = recipient_zone_of(
+                self.conn, self.instance, self.workflow, self.services.settings
+            )
+        return self._zone
+
+    @property
     def timezone(self) -> str:
-        return timezone_of(self.instance, self.workflow, self.services.settings)
+        return self.recipient_zone.name
 
     def variables(self, *sources: str) -> dict[str, Any]:
         """Render variables for templates `sources`: the event plus the placeholders they use."""
@@ -241,6 +268,7 @@ class StepRun:
             body=body,
             subject=subject,
             html=html,
+            timezone=self.recipient_zone,
             metadata={
                 "workflow": self.workflow.name,
                 "event_id": self.instance.event_id,

@@ -46,6 +46,9 @@ EXPECTED = {
     "send_sms",
     "send_email",
     "get_message_status",
+    "outbox_status",
+    "reconcile_outbox",
+    "release_outbox_rows",
 }
 ABSENT: set[str] = set()
 

@@ -10,19 +10,22 @@ from messaging_world import Messaging
 from perfect_catch.messaging.quiet_hours import next_allowed_time
 
 NY = ZoneInfo("America/New_York")
+#: The zone of the test customer's number (602, Phoenix): the recipient's zone here.
+PHX = ZoneInfo("America/Phoenix")
 
 
 def test_a_message_due_at_2230_local_is_sent_at_0800(world: Messaging) -> None:
-    late = datetime(2030, 6, 4, 22, 30, tzinfo=NY)
+    late = datetime(2030, 6, 4, 22, 30, tzinfo=PHX)
     world.enqueue("late", not_before=late)
     result = world.dispatch(now=late)
     assert result.deferred == 1 and result.sent == 0
     row = world.row("late")
     assert row["status"] == "pending"
-    assert row["due_at"] == datetime(2030, 6, 5, 8, 0, tzinfo=NY)
-    assert "quiet hours" in row["deferred_reason"]
-    assert world.dispatch(now=datetime(2030, 6, 5, 7, 59, tzinfo=NY)).claimed == 0
-    assert world.dispatch(now=datetime(2030, 6, 5, 8, 0, tzinfo=NY)).sent == 1
+    assert (row["recipient_timezone"], row["recipient_timezone_source"]) == (PHX.key, "phone")
+    assert row["due_at"] == datetime(2030, 6, 5, 8, 0, tzinfo=PHX)
+    assert "quiet hours in America/Phoenix" in row["deferred_reason"]
+    assert world.dispatch(now=datetime(2030, 6, 5, 7, 59, tzinfo=PHX)).claimed == 0
+    assert world.dispatch(now=datetime(2030, 6, 5, 8, 0, tzinfo=PHX)).sent == 1
     assert len(world.sms_to()) == 1
 
 
@@ -51,18 +54,21 @@ def test_next_allowed_time_edges() -> None:
     assert dst == datetime(2030, 3, 10, 8, tzinfo=NY)
 
 
-def test_caps_defer_the_excess(world: Messaging) -> None:
-    noon = datetime(2030, 6, 4, 12, tzinfo=NY)
+def test_caps_defer_the_excess_to_the_recipients_next_day(world: Messaging) -> None:
+    noon = datetime(2030, 6, 4, 12, tzinfo=PHX)
     for i in range(5):
         world.enqueue(f"cap{i}", customer_id=77)
     result = world.dispatch(now=noon)
     assert (result.sent, result.deferred) == (3, 2)
     deferred = [world.row(f"cap{i}") for i in (3, 4)]
+    midnight = datetime(2030, 6, 5, 0, tzinfo=PHX)
     assert all(r["status"] == "pending" for r in deferred)
-    assert all(r["due_at"] == noon + timedelta(days=1) for r in deferred)
+    assert all(r["due_at"] == midnight for r in deferred)
     assert all("3 per day" in r["deferred_reason"] for r in deferred)
-    assert world.dispatch(now=noon + timedelta(hours=23)).claimed == 0
-    assert world.dispatch(now=noon + timedelta(days=1, seconds=1)).sent == 2
+    assert world.dispatch(now=datetime(2030, 6, 4, 23, 59, tzinfo=PHX)).claimed == 0
+    # A new day for the recipient, but in quiet hours: held until 08:00 local, then sent.
+    assert world.dispatch(now=midnight).deferred == 2
+    assert world.dispatch(now=datetime(2030, 6, 5, 8, tzinfo=PHX)).sent == 2
     assert len(world.sms_to()) == 5
 
 

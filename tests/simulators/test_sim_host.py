@@ -20,6 +20,7 @@ ST_KEYS = {
     "ST_CLIENT_SECRET",
     "ST_APP_KEY",
     "ST_TENANT_IDS",
+    "ST_TIMEZONE",
 }
 
 

@@ -288,7 +288,8 @@ def test_appointment_reminder_a_day_before_unless_just_confirmed(flow: Flow) -> 
         (far, "sms_reminder"),
         (near, "sms_confirmation"),
     ]
-    assert "Friday June 7 at 12:00 PM" in flow.outbox()[0]["body"]
+    # 16:00 UTC in the customer's zone: their 602 number places them in Phoenix (UTC-7).
+    assert "Friday June 7 at 9:00 AM" in flow.outbox()[0]["body"]
     assert [r["status"] for r in flow.step_runs(near)][-1] == "skipped"
 
 

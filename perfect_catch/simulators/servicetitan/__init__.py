@@ -18,6 +18,7 @@ from datetime import date
 from starlette.applications import Starlette
 
 from perfect_catch.simulators.faults import FaultInjector
+from perfect_catch.simulators.servicetitan.catalog import TIMEZONE
 from perfect_catch.simulators.servicetitan.routes import build_servicetitan_app
 from perfect_catch.simulators.servicetitan.state import (
     DEFAULT_TENANT_ID,
@@ -71,4 +72,5 @@ class ServiceTitanSystem:
             "ST_CLIENT_SECRET": self.state.client_secret,
             "ST_APP_KEY": self.state.app_key,
             "ST_TENANT_IDS": ",".join(str(t) for t in self.state.tenant_ids),
+            "ST_TIMEZONE": TIMEZONE,
         }

@@ -164,6 +164,9 @@ STREET_NAMES = (
     "Higley",
 )
 STREET_TYPES = ("Rd", "Ave", "St", "Dr", "Ln", "Way", "Blvd", "Ct", "Pl", "Trl")
+#: The state every simulated location is in, and its zone (printed as ST_TIMEZONE).
+STATE = "AZ"
+TIMEZONE = "America/Phoenix"
 CITIES = (
     ("Phoenix", "85016", 33.51, -112.03),
     ("Scottsdale", "85251", 33.49, -111.92),

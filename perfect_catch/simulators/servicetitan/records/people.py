@@ -53,7 +53,7 @@ def address(u: Universe, location_index: int) -> Record:
         "street": f"{number} {'NESW'[h & 3]} {street} {kind}",
         "unit": unit,
         "city": city,
-        "state": "AZ",
+        "state": cat.STATE,
         "zip": zip_code,
         "country": "USA",
         "latitude": (lat + (h >> 2) % 2000) / 10_000,
