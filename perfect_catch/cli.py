@@ -15,6 +15,7 @@ import typer
 from sqlalchemy import text as sa_text
 
 from perfect_catch.settings import Settings, SettingsError, load_settings
+from perfect_catch.suppliers_cli import app as suppliers_app
 
 app = typer.Typer(
     name="perfect-catch",
@@ -33,6 +34,7 @@ workflows_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(workflows_app, name="workflows")
+app.add_typer(suppliers_app, name="suppliers")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -120,7 +120,8 @@ class PoliteClient:
             if delay:
                 self.interval = max(self.interval, float(delay))
             self._robots = parser
-        if not self._robots.can_fetch(USER_AGENT, self.url(path)):
+        # The base URL is the site's root (robots.txt lives there), so rules read `path`.
+        if not self._robots.can_fetch(USER_AGENT, path):
             raise RobotsDisallowedError(self.supplier, f"robots.txt disallows {path}")
 
     def _bot_check(self, response: httpx.Response) -> None:
