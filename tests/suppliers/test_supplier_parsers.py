@@ -56,7 +56,9 @@ def test_pool360_search_and_product_pages(layout: str) -> None:
     first = next(r for r in records if r.sku == product.sku)
     assert first.price == Decimal(str(site.price(product)))
     assert first.branch == HOME_BRANCH
-    assert first.availability == ("in_stock" if site.stock(product)[HOME_BRANCH] else "out_of_stock")
+    assert first.availability == (
+        "in_stock" if site.stock(product)[HOME_BRANCH] else "out_of_stock"
+    )
     detail = pool360.parse_product_page(page.text, str(page.url), NOW)
     assert detail.sku == product.sku
     assert detail.manufacturer_part == product.manufacturer_part
