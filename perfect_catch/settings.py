@@ -349,6 +349,13 @@ class SupplierSettings(BaseModel):
         "30 5 * * *", description="Cron of the daily supplier price refresh."
     )
 
+    @field_validator("pool360_url", "ced_url", "homedepot_api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
 
 def _complete(value: dict[str, str], defaults: dict[str, str]) -> dict[str, str]:
     unknown = sorted(set(value) - set(defaults))
