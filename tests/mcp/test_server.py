@@ -46,6 +46,10 @@ EXPECTED = {
     "send_sms",
     "send_email",
     "get_message_status",
+    "supplier_prices",
+    "cost_drift",
+    "propose_cost_updates",
+    "apply_cost_updates",
 }
 ABSENT: set[str] = set()
 
