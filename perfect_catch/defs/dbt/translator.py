@@ -23,10 +23,10 @@ TABLE_TO_ENTITY: dict[tuple[str, str], str] = {
 }
 """(schema, table) of every raw table -> the name of the sync asset that loads it."""
 
+SUPPLIER_SCHEMA = "pricebook"
 SUPPLIER_TABLES = {
-    ("pricebook", "vendor_prices"),
-    ("pricebook", "vendor_products"),
-    ("pricebook", "material_vendor_map"),
+    (SUPPLIER_SCHEMA, table)
+    for table in ("vendor_prices", "vendor_products", "material_vendor_map")
 }
 """Supplier tables: complete once the material map is rebuilt after the supplier assets."""
 SUPPLIER_SOURCE_KEY = dg.AssetKey(["suppliers", "material_vendor_map"])
