@@ -197,13 +197,6 @@ def _store(engine: sa.Engine, tenant_id: int, record: dict[str, Any]) -> None:
         raw.close()
 
 
-def _default_factory(settings: Any) -> ClientFactory:
-    def build(tenant_id: int) -> ServiceTitanClient:
-        return ServiceTitanClient.from_settings(settings, tenant_id)
-
-    return build
-
-
 def apply(engine: sa.Engine, batch_id: str, clients: ClientFactory) -> BatchResult:
     """Patch every material of the batch to its new cost; idempotent."""
     result = BatchResult(batch_id)
@@ -292,7 +285,11 @@ def rollback(engine: sa.Engine, batch_id: str, clients: ClientFactory) -> BatchR
 
 def client_factory(settings: Any) -> ClientFactory:
     """ServiceTitan clients from the settings, one per tenant asked for."""
-    return _default_factory(settings)
+
+    def build(tenant_id: int) -> ServiceTitanClient:
+        return ServiceTitanClient.from_settings(settings, tenant_id)
+
+    return build
 
 
 def batch_changes(engine: sa.Engine, batch_id: str) -> list[dict[str, Any]]:

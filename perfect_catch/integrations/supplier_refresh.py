@@ -70,7 +70,7 @@ class RefreshReport:
 
 def session_store(settings: Settings) -> SessionStore:
     """Where sessions and back-offs persist between runs: a file under PERFECT_CATCH_HOME."""
-    return FileSessionStore(Path(settings.perfect_catch_home) / "suppliers" / "sessions.json")
+    return FileSessionStore(Path(settings.perfect_catch_home) / "suppliers" / "sessions")
 
 
 def fetch_plan(engine: sa.Engine, supplier: str) -> FetchPlan:

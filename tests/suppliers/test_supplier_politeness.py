@@ -26,11 +26,11 @@ def test_the_default_rate_is_polite() -> None:
 def test_a_session_is_reused_and_an_expired_one_logs_in_once(simulator, tmp_path) -> None:
     settings = supplier_settings()
     site = simulator.system("pool360")
-    sessions = FileSessionStore(tmp_path / "sessions.json")
+    sessions = FileSessionStore(tmp_path / "sessions")
     first = open_client("Pool360", settings, sessions)
     first.fetch(FetchPlan())
     assert (first.logins, site.logins) == (1, 1)
-    assert (tmp_path / "sessions.json").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "sessions" / "pool360.json").stat().st_mode & 0o077 == 0
 
     second = open_client("Pool360", settings, sessions)
     second.fetch(FetchPlan(skus=(site.catalog.products[0].sku,)))

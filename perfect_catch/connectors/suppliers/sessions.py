@@ -54,23 +54,31 @@ class SessionStore:
 
 
 class FileSessionStore(SessionStore):
-    """A `SessionStore` in a JSON file (mode 0600), shared by the runs of one install."""
+    """A `SessionStore` in one JSON file per supplier (mode 0600) under `folder`: runs of
+    different suppliers in different processes never overwrite each other's entries."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, folder: Path) -> None:
         super().__init__()
-        self.path = path
+        self.folder = folder
 
-    def _load(self) -> dict[str, dict[str, Any]]:
+    def _path(self, supplier: str) -> Path:
+        slug = "".join(ch for ch in supplier.lower() if ch.isalnum())
+        return self.folder / f"{slug}.json"
+
+    def _entry(self, supplier: str) -> dict[str, Any]:
         try:
-            data = json.loads(self.path.read_text())
+            data = json.loads(self._path(supplier).read_text())
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
 
-    def _save(self, data: dict[str, dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump(data, out)
-        os.replace(tmp, self.path)
+    def _put(self, supplier: str, **values: Any) -> None:
+        with self._lock:
+            data = {**self._entry(supplier), **values}
+            path = self._path(supplier)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump(data, out)
+            os.replace(tmp, path)
