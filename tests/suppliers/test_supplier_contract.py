@@ -5,6 +5,7 @@ no history row, and after the host-level advance of 7 days the next run-once add
 from __future__ import annotations
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -22,6 +23,8 @@ def _run_once() -> None:
     assert "suppliers" in result.output
 
 
+# Three whole run-once passes (every sync, every dbt model): longer than the suite's default.
+@pytest.mark.timeout(900)
 def test_run_once_contract(simulator, engine: sa.Engine, monkeypatch) -> None:
     monkeypatch.setenv("SUPPLIER_REQUESTS_PER_SECOND", "25")
     assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0

@@ -180,8 +180,6 @@ class PoliteClient:
             self.stats.retries += 1
             self.stats.seconds_waiting += delay
             self.clock.sleep(delay)
-            # The pause just taken counts as the gap before the next request.
-            self._last_request = None
         if response is not None and response.status_code == 429:
             self._bot_check(response)
         raise SupplierError(
