@@ -119,3 +119,17 @@ def test_robots_txt_is_read_and_obeyed(simulator) -> None:
     assert client.client.stats.api_calls == 1, "only robots.txt was fetched"
     assert simulator.system("ced").requests == []
     assert httpx.get(f"{simulator.base_url}/ced/robots.txt").text.startswith("User-agent")
+
+
+def test_transient_errors_and_slow_pages_are_retried_with_backoff(simulator, fake_clock) -> None:
+    simulator.set_faults(rate_5xx=0.25, latency_ms=50)
+    settings = supplier_settings()
+    site = simulator.system("pool360")
+    client = open_client(
+        "Pool360", settings, SessionStore(), clock=fake_clock.as_clock(), requests_per_second=50
+    )
+    records = client.fetch(FetchPlan(skus=tuple(p.sku for p in site.catalog.products[:6])))
+    assert len(records) == len(site.catalog.products)
+    assert client.client.stats.retries > 0
+    backoffs = [s for s in fake_clock.sleeps if s > 0.1]
+    assert backoffs and max(backoffs) <= client.client.policy.max_delay
