@@ -41,8 +41,10 @@ VENDOR_NAMES: dict[str, tuple[str, ...]] = {
 def supplier_of(vendor_name: str | None) -> str | None:
     """The supplier a ServiceTitan vendor name stands for, if it is one of ours."""
     name = (vendor_name or "").strip().lower()
+    words = name.replace("-", " ").split()
     for supplier, aliases in VENDOR_NAMES.items():
-        if any(name == a or name.startswith(a + " ") or a in name and len(a) > 3 for a in aliases):
+        # A short alias ("ced") must be a word of the name; a long one may sit anywhere in it.
+        if any(a in words if len(a) <= 3 else a in name for a in aliases):
             return supplier
     return None
 
