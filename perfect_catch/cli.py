@@ -16,6 +16,7 @@ from sqlalchemy import text as sa_text
 
 from perfect_catch.outbox_cli import outbox_app
 from perfect_catch.settings import Settings, SettingsError, load_settings
+from perfect_catch.suppliers_cli import app as suppliers_app
 
 app = typer.Typer(
     name="perfect-catch",
@@ -35,6 +36,7 @@ workflows_app = typer.Typer(
 )
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(suppliers_app, name="suppliers")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

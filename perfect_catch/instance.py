@@ -28,6 +28,10 @@ API_POOLS: dict[str, int] = {
     "twilio_api": 2,
     "sendgrid_api": 2,
     "anthropic_api": 2,
+    # A supplier's site: one refresh at a time, or two runs would double its request rate.
+    "pool360_site": 1,
+    "ced_site": 1,
+    "homedepot_site": 1,
     # dbt builds must not overlap: `workflow_events` numbers its rows from the last build.
     "dbt_warehouse": 1,
 }

@@ -65,6 +65,19 @@ def _callrail(settings: Settings) -> str:
     return f"{result.records} call(s) read, {result.written} written"
 
 
+def _suppliers(settings: Settings) -> str:
+    from perfect_catch.connectors.suppliers import configured_suppliers
+    from perfect_catch.integrations.supplier_refresh import refresh_all
+    from perfect_catch.warehouse.engine import get_engine
+
+    if not configured_suppliers(settings):
+        return "skipped: no supplier credentials (POOL360_*, CED_*, HOMEDEPOT_API_KEY) are set"
+    report = refresh_all(get_engine(settings), settings)
+    if report.failures:
+        raise RuntimeError(report.line())
+    return report.line()
+
+
 def _dbt(settings: Settings) -> str:
     from perfect_catch.warehouse import dbt_runner
 
@@ -113,6 +126,7 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("servicetitan", _servicetitan),
     ("gohighlevel", _gohighlevel),
     ("callrail", _callrail),
+    ("suppliers", _suppliers),
     ("dbt", _dbt),
     ("workflows", _workflows),
     ("outbox", _outbox),

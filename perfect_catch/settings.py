@@ -310,6 +310,62 @@ class IntegrationSettings(BaseModel):
         return _complete(value, DEFAULT_INSTALL_STAGES)
 
 
+class SupplierSettings(BaseModel):
+    """Supplier price refresh (Pool360, CED, Home Depot) and pricebook cost updates. A supplier
+    takes part when its credentials are set. Field `x_y` is environment variable `X_Y`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pool360_url: str = Field("https://www.pool360.com", description="Pool360 site root.")
+    pool360_username: str = Field("", description="Pool360 account user name.")
+    pool360_password: SecretStr = Field(SecretStr(""), description="Pool360 account password.")
+    ced_url: str = Field("https://www.cedonline.com", description="CED site root.")
+    ced_username: str = Field("", description="CED account user name.")
+    ced_password: SecretStr = Field(SecretStr(""), description="CED account password.")
+    homedepot_api_url: str = Field(
+        "https://api.homedepot.com", description="Home Depot product API root."
+    )
+    homedepot_api_key: SecretStr = Field(SecretStr(""), description="Home Depot API key.")
+    homedepot_store_id: str = Field(
+        "", description="Home Depot store whose stock is read (empty: the API's default)."
+    )
+    supplier_requests_per_second: float = Field(
+        0.5,
+        gt=0,
+        le=50,
+        description="Most requests per second sent to one supplier (robots.txt's Crawl-delay "
+        "can only slow it further).",
+    )
+    supplier_fuzzy_min_score: float = Field(
+        90.0,
+        ge=50,
+        le=100,
+        description="Least rapidfuzz score (0-100) of a description match between a pricebook "
+        "material and a supplier part; matches by part number do not need it.",
+    )
+    supplier_mapping_overrides: Path | None = Field(
+        None,
+        description="CSV (material_id,vendor,sku) of material-to-supplier-part matches that win "
+        "over every automatic match; an empty sku unmaps a material at that vendor.",
+    )
+    supplier_cost_change_threshold_pct: float = Field(
+        5.0,
+        ge=0,
+        description="Least difference (percent of the pricebook cost) for `suppliers propose` "
+        "to propose a cost change.",
+    )
+    supplier_refresh_cron: str = Field(
+        "30 5 * * *", description="Cron of the daily supplier price refresh."
+    )
+
+    @field_validator("pool360_url", "ced_url", "homedepot_api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+
 def _complete(value: dict[str, str], defaults: dict[str, str]) -> dict[str, str]:
     unknown = sorted(set(value) - set(defaults))
     if unknown:
@@ -424,6 +480,7 @@ class Settings(BaseSettings):
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     integrations: IntegrationSettings = Field(default_factory=IntegrationSettings)
+    suppliers: SupplierSettings = Field(default_factory=SupplierSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -498,6 +555,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "messaging": MessagingSettings,
     "workflows": WorkflowSettings,
     "integrations": IntegrationSettings,
+    "suppliers": SupplierSettings,
 }
 
 

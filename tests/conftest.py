@@ -27,8 +27,10 @@ import pytest
 # Tests never read a developer's `.env` nor touch the working copy's state.
 os.environ["PERFECT_CATCH_ENV_FILE"] = os.devnull
 for _name in list(os.environ):
-    if _name.startswith(("ST_", "GHL_", "CALLRAIL_", "TWILIO_", "SENDGRID_", "ANTHROPIC_")) or (
-        _name in ("DATABASE_URL", "DAGSTER_HOME", "DAGSTER_DATABASE_URL", "PERFECT_CATCH_HOME")
+    if (
+        _name.startswith(("ST_", "GHL_", "CALLRAIL_", "TWILIO_", "SENDGRID_", "ANTHROPIC_"))
+        or (_name in ("DATABASE_URL", "DAGSTER_HOME", "DAGSTER_DATABASE_URL", "PERFECT_CATCH_HOME"))
+        or _name.startswith(("POOL360_", "CED_", "HOMEDEPOT_", "SUPPLIER_"))
     ):
         del os.environ[_name]
 # The simulated world is dated on the reference day, so tests do not depend on today's date;

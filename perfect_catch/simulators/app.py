@@ -7,6 +7,7 @@ shared fault injection at runtime, and `/_admin/env` to list what clients need.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from datetime import date
@@ -20,8 +21,11 @@ from starlette.routing import Mount, Route
 
 from perfect_catch.simulators.anthropic import AnthropicSystem
 from perfect_catch.simulators.callrail import CallRailSystem
+from perfect_catch.simulators.ced import CedSystem
 from perfect_catch.simulators.faults import FaultConfig, FaultInjector
 from perfect_catch.simulators.gohighlevel import GoHighLevelSystem
+from perfect_catch.simulators.homedepot import HomeDepotSystem
+from perfect_catch.simulators.pool360 import Pool360System
 from perfect_catch.simulators.sendgrid import SendGridSystem
 from perfect_catch.simulators.servicetitan import ServiceTitanSystem
 from perfect_catch.simulators.system import SimulatedSystem
@@ -55,6 +59,9 @@ SYSTEM_FACTORIES: dict[str, SystemFactory] = {
     "twilio": lambda seed, size, faults, anchor: TwilioSystem(seed, size, faults),
     "sendgrid": lambda seed, size, faults, anchor: SendGridSystem(seed, size, faults),
     "anthropic": lambda seed, size, faults, anchor: AnthropicSystem(seed, size, faults),
+    "pool360": lambda seed, size, faults, anchor: Pool360System(seed, size, faults, anchor),
+    "ced": lambda seed, size, faults, anchor: CedSystem(seed, size, faults, anchor),
+    "homedepot": lambda seed, size, faults, anchor: HomeDepotSystem(seed, size, faults, anchor),
 }
 
 
@@ -76,6 +83,29 @@ def _faults_endpoints(injector: FaultInjector) -> list[Route]:
         Route("/_admin/faults", get_faults, methods=["GET"]),
         Route("/_admin/faults", put_faults, methods=["PUT", "PATCH"]),
     ]
+
+
+def _advance_endpoint(systems: dict[str, SimulatedSystem]) -> Route:
+    """`POST /_admin/advance {"days": N}`: the whole simulated world moves N days on — every
+    system with an `advance_days` (ServiceTitan's activity, the suppliers' prices)."""
+
+    async def advance(request: Request) -> JSONResponse:
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else {}
+            days = int(body.get("days", 1)) if isinstance(body, dict) else None
+        except (ValueError, TypeError):
+            days = None
+        if days is None or days < 0:
+            return JSONResponse({"error": 'body must be {"days": N} with N >= 0'}, 400)
+        moved = {
+            name: step(days)
+            for name, system in systems.items()
+            if (step := getattr(system, "advance_days", None)) is not None
+        }
+        return JSONResponse({"days": days, "systems": moved})
+
+    return Route("/_admin/advance", advance, methods=["POST"])
 
 
 def build_app(
@@ -107,7 +137,11 @@ def build_app(
     async def env(request: Request) -> JSONResponse:
         return JSONResponse(system_env(built, str(request.base_url).rstrip("/")))
 
-    routes: list[Any] = [*_faults_endpoints(injector), Route("/_admin/env", env)]
+    routes: list[Any] = [
+        *_faults_endpoints(injector),
+        Route("/_admin/env", env),
+        _advance_endpoint(built),
+    ]
     routes += [Mount(system.prefix, app=system.app) for system in built.values()]
     app = Starlette(routes=routes)
     app.state.systems = built

@@ -25,6 +25,10 @@ _ENV_KEYS: dict[str, str] = {
     "latency_ms": "SIM_FAULT_LATENCY_MS",
     "token_ttl_seconds": "SIM_FAULT_TOKEN_TTL_SECONDS",
     "timeout_seconds": "SIM_FAULT_TIMEOUT_SECONDS",
+    "supplier_login_refused": "SIM_FAULT_SUPPLIER_LOGIN_REFUSED",
+    "supplier_layout": "SIM_FAULT_SUPPLIER_LAYOUT",
+    "supplier_bot_check_rps": "SIM_FAULT_SUPPLIER_BOT_CHECK_RPS",
+    "supplier_session_ttl_seconds": "SIM_FAULT_SUPPLIER_SESSION_TTL_SECONDS",
 }
 
 
@@ -40,6 +44,21 @@ class FaultConfig(BaseModel):
     )
     timeout_seconds: float = Field(
         30.0, ge=0, description="How long a 'timeout' fault hangs before answering 504."
+    )
+    supplier_login_refused: bool = Field(
+        False, description="Supplier sites refuse every login (a locked or changed account)."
+    )
+    supplier_layout: Literal["normal", "drifted"] = Field(
+        "normal", description="'drifted': supplier pages rename classes and move the price."
+    )
+    supplier_bot_check_rps: float = Field(
+        0.0,
+        ge=0,
+        description="Requests per second above which a supplier shows a bot check (HTML) or "
+        "answers 429 (API); 0 never does.",
+    )
+    supplier_session_ttl_seconds: float | None = Field(
+        None, gt=0, description="Lifetime of supplier login sessions; None keeps 12 hours."
     )
 
     @classmethod

@@ -31,6 +31,7 @@ def test_definitions_load_with_descriptions() -> None:
         "gohighlevel_sync_schedule",
         "servicetitan_full_refresh_schedule",
         "servicetitan_incremental_schedule",
+        "supplier_refresh_schedule",
     }
     for schedule in repository.schedule_defs:
         assert schedule.description, f"schedule {schedule.name} has no description"

@@ -49,6 +49,10 @@ EXPECTED = {
     "outbox_status",
     "reconcile_outbox",
     "release_outbox_rows",
+    "supplier_prices",
+    "cost_drift",
+    "propose_cost_updates",
+    "apply_cost_updates",
 }
 ABSENT: set[str] = set()
 

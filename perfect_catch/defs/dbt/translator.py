@@ -23,6 +23,14 @@ TABLE_TO_ENTITY: dict[tuple[str, str], str] = {
 }
 """(schema, table) of every raw table -> the name of the sync asset that loads it."""
 
+SUPPLIER_SCHEMA = "pricebook"
+SUPPLIER_TABLES = {
+    (SUPPLIER_SCHEMA, table)
+    for table in ("vendor_prices", "vendor_products", "material_vendor_map")
+}
+"""Supplier tables: complete once the material map is rebuilt after the supplier assets."""
+SUPPLIER_SOURCE_KEY = dg.AssetKey(["suppliers", "material_vendor_map"])
+
 REBUILD_AFTER_SYNCS = dg.AutomationCondition.eager().without(
     ~dg.AutomationCondition.any_deps_missing()
 )
@@ -86,6 +94,8 @@ class PerfectCatchDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             key = (dbt_resource_props["schema"], dbt_resource_props["name"])
+            if key in SUPPLIER_TABLES:
+                return SUPPLIER_SOURCE_KEY
             entity = TABLE_TO_ENTITY.get(key)
             if entity is None:
                 raise KeyError(f"dbt source {key[0]}.{key[1]} is not a table of any sync asset")

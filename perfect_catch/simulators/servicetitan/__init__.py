@@ -63,6 +63,10 @@ class ServiceTitanSystem:
         self._faults = faults
         self.app = build_servicetitan_app(self.state, faults)
 
+    def advance_days(self, days: int) -> dict[str, object]:
+        """The host-level advance: `days` business days of activity in every tenant."""
+        return {"days": self.state.advance(days), **self.state.stats()}
+
     def env(self, base_url: str) -> dict[str, str]:
         root = f"{base_url}{self.prefix}"
         return {

@@ -1,14 +1,17 @@
 """PATCH of pricebook services, materials and equipment (`*UpdateRequest` in the spec).
 
 Only fields of the update request are changed, and only those the simulated records carry;
-the rest of the request (assets, vendors, configurable variations) is accepted and left as is,
-as the records do not model it. A change gets a new modifiedOn, so the next export shows it.
+the rest of the request (assets, configurable variations) is accepted and left as is, as the
+records do not model it. Vendors (`primaryVendor`, `otherVendors`, `SkuVendorRequest` shape)
+of materials and equipment are applied: an entry keeps its id and vendor name when its vendor
+is already on the record. A change gets a new modifiedOn, so the next export shows it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from perfect_catch.simulators.servicetitan import catalog as cat
 from perfect_catch.simulators.servicetitan.records.shared import Record
 from perfect_catch.simulators.servicetitan.refusals import invalid
 
@@ -106,6 +109,52 @@ def _categories(m: TenantWriter, entity: str, value: Any) -> list[Any]:
     return [c["id"] for c in found]
 
 
+_VENDOR_FIELDS = {
+    "vendorId",
+    "memo",
+    "vendorPart",
+    "cost",
+    "active",
+    "primarySubAccount",
+    "otherSubAccounts",
+}
+_VENDOR_IDS = 7_500_000
+
+
+def _vendor(field: str, value: Any, known: list[Record]) -> Record:
+    """A `SkuVendorRequest` as the record's `SkuVendorResponse`."""
+    if not isinstance(value, dict):
+        raise invalid(field, f"{field} must be an object.")
+    unknown = sorted(set(value) - _VENDOR_FIELDS)
+    if unknown:
+        raise invalid(field, f"{field} has unknown fields: {', '.join(unknown)}.")
+    vendor_id = value.get("vendorId")
+    if not isinstance(vendor_id, int) or isinstance(vendor_id, bool):
+        raise invalid(field, f"{field}.vendorId must be a vendor id.")
+    cost = value.get("cost")
+    if not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0:
+        raise invalid(field, f"{field}.cost must be a number, not negative.")
+    if not isinstance(value.get("active"), bool):
+        raise invalid(field, f"{field}.active must be true or false.")
+    same = next((v for v in known if v.get("vendorId") == vendor_id), None)
+    name = (
+        same["vendorName"]
+        if same
+        else next((n for n, i in cat.VENDORS if i == vendor_id), f"Vendor {vendor_id}")
+    )
+    return {
+        "id": same["id"] if same else _VENDOR_IDS + vendor_id,
+        "vendorName": name,
+        "vendorId": vendor_id,
+        "memo": value.get("memo"),
+        "vendorPart": value.get("vendorPart"),
+        "cost": float(cost),
+        "active": value["active"],
+        "primarySubAccount": value.get("primarySubAccount"),
+        "otherSubAccounts": value.get("otherSubAccounts") or [],
+    }
+
+
 def update_sku(m: TenantWriter, resource: str, sku_id: int, body: dict[str, Any]) -> Record:
     """PATCH pricebook/v2/tenant/{t}/{services|materials|equipment}/{id}."""
     entity = RESOURCES[resource]
@@ -118,6 +167,15 @@ def update_sku(m: TenantWriter, resource: str, sku_id: int, body: dict[str, Any]
             changes[field] = _checked(entity, field, value)
         elif field == "categories":
             changes[field] = _categories(m, entity, value)
+        elif field in ("primaryVendor", "otherVendors") and field in record:
+            known = [record.get("primaryVendor") or {}, *(record.get("otherVendors") or [])]
+            known = [v for v in known if v]
+            if field == "primaryVendor":
+                changes[field] = _vendor(field, value, known)
+            elif not isinstance(value, list):
+                raise invalid(field, "otherVendors must be a list of vendors.")
+            else:
+                changes[field] = [_vendor(field, v, known) for v in value]
         elif field in _OBJECTS[entity]:
             if not isinstance(value, dict):
                 raise invalid(field, f"{field} must be an object.")
