@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import text as sa_text
 
+from perfect_catch.health_cli import health as health_command
 from perfect_catch.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ workflows_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(workflows_app, name="workflows")
+app.command("health")(health_command)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

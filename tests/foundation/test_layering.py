@@ -25,7 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"tools"}),
     frozenset({"workflows"}),
     frozenset({"monitoring", "defs", "webhooks", "instance"}),
-    frozenset({"cli", "demo", "run_once", "sync_cli", "definitions", "mcp_server"}),
+    frozenset({"cli", "demo", "run_once", "sync_cli", "health_cli", "definitions", "mcp_server"}),
 )
 #: Parts that stand outside the layers: they import only themselves, and only the top layer (the
 #: commands that start them) imports them.
