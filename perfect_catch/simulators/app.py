@@ -24,6 +24,7 @@ from perfect_catch.simulators.faults import FaultConfig, FaultInjector
 from perfect_catch.simulators.gohighlevel import GoHighLevelSystem
 from perfect_catch.simulators.sendgrid import SendGridSystem
 from perfect_catch.simulators.servicetitan import ServiceTitanSystem
+from perfect_catch.simulators.slack import SlackSystem
 from perfect_catch.simulators.system import SimulatedSystem
 from perfect_catch.simulators.timeline import resolve_anchor
 from perfect_catch.simulators.twilio import TwilioSystem
@@ -55,6 +56,7 @@ SYSTEM_FACTORIES: dict[str, SystemFactory] = {
     "twilio": lambda seed, size, faults, anchor: TwilioSystem(seed, size, faults),
     "sendgrid": lambda seed, size, faults, anchor: SendGridSystem(seed, size, faults),
     "anthropic": lambda seed, size, faults, anchor: AnthropicSystem(seed, size, faults),
+    "slack": lambda seed, size, faults, anchor: SlackSystem(seed, size, faults),
 }
 
 

@@ -24,7 +24,9 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"integrations", "messaging"}),
     frozenset({"tools"}),
     frozenset({"workflows"}),
-    frozenset({"monitoring", "defs", "webhooks", "instance"}),
+    # Monitoring is plain Python that Dagster (defs) wires in, so it sits just under defs.
+    frozenset({"monitoring"}),
+    frozenset({"defs", "webhooks", "instance"}),
     frozenset({"cli", "demo", "run_once", "sync_cli", "health_cli", "definitions", "mcp_server"}),
 )
 #: Parts that stand outside the layers: they import only themselves, and only the top layer (the

@@ -58,9 +58,11 @@ def test_wrong_secret_opens_one_incident_and_the_right_one_resolves_it(
     report = json.loads(sick.output)
     assert report["healthy"] is False
     with engine.connect() as conn:
-        open_rows = conn.execute(
-            sa.text("select * from monitoring.incidents where status = 'open'")
-        ).mappings().all()
+        open_rows = (
+            conn.execute(sa.text("select * from monitoring.incidents where status = 'open'"))
+            .mappings()
+            .all()
+        )
     assert len(open_rows) == 1
     [incident] = open_rows
     assert incident["kind"] == "auth_failed"

@@ -8,6 +8,8 @@
   result), so what the platform did on its own is as visible as what failed.
 - `monitoring.alerts`: one row per (incident, event, channel, recipient); the unique key is what
   makes an alert go out once however often the recorder is retried.
+- `monitoring.row_counts`: live and deleted rows of each synced entity at each check, so a drop
+  in rows is told apart from deletes the source made.
 - `monitoring.sync_runs`: the outcome of every sync of a (source, tenant, entity), from the CLI
   and from Dagster alike: last success for `health`, history for the volume check and the
   diagnosis.
@@ -133,6 +135,21 @@ STATEMENTS = (
     """,
     "create index sync_runs_scope_idx on monitoring.sync_runs"
     " (source, tenant_id, entity, finished_at desc)",
+    """
+    create table monitoring.row_counts (
+        source text not null,
+        tenant_id text not null,
+        entity text not null,
+        live bigint not null,
+        deleted bigint not null,
+        counted_at timestamptz not null default now(),
+        primary key (source, tenant_id, entity, counted_at)
+    )
+    """,
+    """
+    comment on table monitoring.row_counts is
+    'Live and soft-deleted rows per entity at each check: a drop needs deletes to explain it.'
+    """,
     """
     comment on table monitoring.sync_runs is
     'Outcome of every sync of a (source, tenant, entity), from the CLI and from Dagster.'
