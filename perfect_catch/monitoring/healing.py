@@ -44,14 +44,17 @@ def log_action(
     incident_id: int | None = None,
     detail: str | None = None,
     attempt: int = 1,
+    at: datetime | None = None,
 ) -> None:
-    """Write one action taken; an action outside the allowlist is a programming error."""
+    """Write one action taken (at `at`, default now); an action outside the allowlist is a
+    programming error."""
     if action not in ALLOWED_ACTIONS:
         raise ValueError(f"healing action {action!r} is not allowlisted")
     conn.execute(
         sa.text(
             "insert into monitoring.healing_actions (incident_id, action, target, reason,"
-            " result, detail, attempt) values (:i, :a, :t, :r, :res, :d, :n)"
+            " result, detail, attempt, taken_at) values (:i, :a, :t, :r, :res, :d, :n,"
+            " coalesce(cast(:at as timestamptz), now()))"
         ),
         {
             "i": incident_id,
@@ -61,6 +64,7 @@ def log_action(
             "res": result,
             "d": detail,
             "n": attempt,
+            "at": at,
         },
     )
 
@@ -93,8 +97,8 @@ def plan_reruns(
 ) -> list[Rerun]:
     """The re-runs due now for open incidents of `sources`; each is logged as requested.
 
-    An incident's n-th re-run is due `backoff(n)` after its previous attempt (or after it was
-    last seen); after `MONITORING_RERUN_MAX_ATTEMPTS` it is logged as given up once and left to
+    An incident's n-th re-run is due `backoff(n)` after its previous attempt (or after it
+    opened); after `MONITORING_RERUN_MAX_ATTEMPTS` it is logged as given up once and left to
     a person. A scope in `running` (a sync already under way) is skipped this time.
     """
     now = now or datetime.now(UTC)
@@ -104,7 +108,7 @@ def plan_reruns(
         rows = conn.execute(
             sa.text(
                 """
-                select i.id, i.kind, i.source, i.tenant_id, i.entity, i.entities, i.last_seen,
+                select i.id, i.kind, i.source, i.tenant_id, i.entity, i.entities, i.first_seen,
                     (select count(*) from monitoring.healing_actions h
                      where h.incident_id = i.id and h.action = 'rerun_sync') as attempts,
                     (select max(h.taken_at) from monitoring.healing_actions h
@@ -136,9 +140,10 @@ def plan_reruns(
                         result="alerted; waiting for a person",
                         incident_id=row["id"],
                         attempt=attempt,
+                        at=now,
                     )
                 continue
-            since = row["last_attempt"] or row["last_seen"]
+            since = row["last_attempt"] or row["first_seen"]
             if now < since + backoff(attempt, settings):
                 continue
             entities = (row["entity"],) if row["entity"] else tuple(row["entities"]) or None
@@ -150,6 +155,7 @@ def plan_reruns(
                 result="requested",
                 incident_id=row["id"],
                 attempt=attempt,
+                at=now,
             )
             planned.append(Rerun(row["id"], row["source"], row["tenant_id"], entities, attempt))
     return planned
