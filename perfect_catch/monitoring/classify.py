@@ -103,6 +103,8 @@ def _api(error: ApiError, source: str) -> Diagnosis:
         kind = "rate_limited"
     elif status == 504 or (status is None and _TIMEOUT.search(text)):
         kind = "timeout"
+    elif status is None and _SCHEMA.search(text) and not _DOWN.search(error.title):
+        kind = "schema_drift"  # an answer came back, in a shape the client cannot read
     elif status is None or status >= 500:
         kind = "source_down"
     elif status in (400, 404, 422) and _SCHEMA.search(text):

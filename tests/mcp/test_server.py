@@ -46,6 +46,8 @@ EXPECTED = {
     "send_sms",
     "send_email",
     "get_message_status",
+    "list_incidents",
+    "explain_incident",
 }
 ABSENT: set[str] = set()
 
