@@ -76,6 +76,12 @@ _SCHEMA = re.compile(
     r"layout|renamed|response has no|undefinedcolumn|does not exist",
     re.IGNORECASE,
 )
+_WAREHOUSE_DOWN = re.compile(
+    r"^(?:OperationalError|InterfaceError|AdminShutdown|ConnectionFailure)|"
+    r"server closed the connection|terminating connection due to administrator command|"
+    r"the database system is (?:starting up|shutting down)",
+    re.IGNORECASE,
+)
 _BAD = re.compile(r"reject|malformed|bad record", re.IGNORECASE)
 
 
@@ -89,6 +95,8 @@ def classify(error: BaseException | str, source: str) -> Diagnosis:
         for link in _chain(error):
             if isinstance(link, ApiError):
                 return _api(link, source)
+        if any(_WAREHOUSE_DOWN.search(f"{type(link).__name__}: {link}") for link in _chain(error)):
+            return describe("source_down", "warehouse")
         text = " ".join(f"{type(link).__name__}: {link}" for link in _chain(error))
     else:
         text = error

@@ -173,6 +173,16 @@ def heal_outbox(
     channels = configured_channels(settings)
     if not channels:
         return {"skipped": "no provider is configured"}
+    monitor = Monitor(engine, settings)
+    stale = _stale_sending(engine, settings, now)
+    recorded = None
+    if stale:
+        recorded = monitor.check_failed(
+            kind="outbox_stuck",
+            source="outbox",
+            detail=f"{stale} message(s) left in sending past MESSAGING_CLAIM_TIMEOUT_SECONDS",
+            run_id=f"healing:outbox:{now.strftime('%Y%m%dT%H%M%SZ')}",
+        )
     result = DispatchResult()
     reconcile_stale(
         engine,
@@ -191,9 +201,28 @@ def heal_outbox(
                 target="automation.outbox",
                 reason="rows left in sending past MESSAGING_CLAIM_TIMEOUT_SECONDS",
                 result=f"{result.reconciled} marked sent, {result.unknown} held as unknown",
+                incident_id=recorded.incident_id if recorded else None,
                 detail="; ".join(result.errors[:5]) or None,
             )
+    if not _stale_sending(engine, settings, now):
+        open_ids = _open_of_kind(engine, "outbox_stuck")
+        if open_ids:
+            monitor.resolved(open_ids, "stuck outbox rows reconciled with their provider")
     return summary
+
+
+def _stale_sending(engine: sa.Engine, settings: Settings, now: datetime) -> int:
+    cutoff = now - timedelta(seconds=settings.messaging.messaging_claim_timeout_seconds)
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text(
+                    "select count(*) from automation.outbox where status = 'sending'"
+                    " and claimed_at < :cutoff"
+                ),
+                {"cutoff": cutoff},
+            ).scalar()
+        )
 
 
 def stuck_instances(
@@ -279,17 +308,8 @@ def stuck_work(
 ) -> dict[str, int]:
     """What the healing job would act on now: stale `sending` rows and stuck instances."""
     now = now or datetime.now(UTC)
-    cutoff = now - timedelta(seconds=settings.messaging.messaging_claim_timeout_seconds)
+    sending = _stale_sending(engine, settings, now)
     with engine.connect() as conn:
-        sending = int(
-            conn.execute(
-                sa.text(
-                    "select count(*) from automation.outbox where status = 'sending'"
-                    " and claimed_at < :cutoff"
-                ),
-                {"cutoff": cutoff},
-            ).scalar()
-        )
         slack = int(
             conn.execute(
                 sa.text(

@@ -76,6 +76,14 @@ def test_a_sending_row_the_provider_received_is_marked_sent_not_resent(
     assert len(world.sms_to()) == 1
     actions = world.rows("select action, result from monitoring.healing_actions")
     assert actions == [{"action": "reconcile_outbox", "result": "1 marked sent, 0 held as unknown"}]
+    incidents = world.rows("select kind, status, resolved_by from monitoring.incidents")
+    assert incidents == [
+        {
+            "kind": "outbox_stuck",
+            "status": "resolved",
+            "resolved_by": "stuck outbox rows reconciled with their provider",
+        }
+    ]
 
 
 @pytest.mark.skipif(
