@@ -332,7 +332,7 @@ class MonitoringSettings(BaseModel):
         5, ge=0, description="Automatic re-runs per incident before it only waits for a person."
     )
     monitoring_workflow_stuck_seconds: float = Field(
-        900.0, gt=0, description="A due workflow instance untouched this long is resumed."
+        240.0, gt=0, description="A due workflow instance untouched this long is resumed."
     )
     monitoring_dispatcher_lag_seconds: float = Field(
         900.0, gt=0, description="Oldest due outbox message older than this: unhealthy."

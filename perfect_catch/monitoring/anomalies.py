@@ -26,6 +26,12 @@ VOLUME_FLOOR = 0.25
 VOLUME_MIN_MEAN = 20.0
 #: More rejected than this share of the records read in a day: bad records.
 REJECT_SHARE = 0.05
+#: One reason behind this share of the rejects, naming a missing field: schema drift.
+DRIFT_SHARE = 0.8
+#: What a passing check proves gone, by the kind its failure would have.
+RESOLVES: dict[str, frozenset[str]] = {
+    "bad_records": frozenset({"bad_records", "schema_drift"}),
+}
 
 
 @dataclass(frozen=True)
@@ -200,15 +206,33 @@ def rejects(
                 {"s": source, "t": tenant_id, "e": entity, "since": since},
             ).scalar()
         )
+        reasons = conn.execute(
+            sa.text(
+                "select reason, count(*) as n from public.sync_rejects where source = :s"
+                " and tenant_id = :t and entity = :e and rejected_at > :since"
+                " group by reason order by n desc limit 1"
+            ),
+            {"s": source, "t": tenant_id, "e": entity, "since": since},
+        ).first()
     share = rejected / read if read else (1.0 if rejected else 0.0)
+    # One field missing from (nearly) every rejected record is the source's layout changing
+    # (renamed or dropped), not bad records: a schema drift that only a person can follow.
+    drift = (
+        reasons is not None
+        and reasons.reason.endswith(": missing")
+        and reasons.n >= DRIFT_SHARE * rejected
+    )
+    detail = f"{rejected} of {read} records rejected in the last day ({share:.1%})"
+    if reasons is not None:
+        detail += f"; most often: {reasons.reason[:120]}"
     return CheckOutcome(
         "rejects",
-        "bad_records",
+        "schema_drift" if drift else "bad_records",
         source,
         tenant_id,
         entity,
         share <= REJECT_SHARE,
-        f"{rejected} of {read} records rejected in the last day ({share:.1%})",
+        detail,
         {"rejected": rejected, "read": read, "share": round(share, 4)},
     )
 
@@ -240,7 +264,7 @@ def evaluate(monitor: Monitor, outcomes: list[CheckOutcome], run_id: str) -> dic
             run_id=run_id,
             tenant_id=tenant,
             entity=entity,
-            kinds=frozenset({kind}),
+            kinds=RESOLVES.get(kind, frozenset({kind})),
             sync=False,
         )
     return failing

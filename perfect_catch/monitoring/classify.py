@@ -152,6 +152,15 @@ def describe(kind: str, source: str, text: str = "") -> Diagnosis:
             f"check {credentials}, then run the sync again",
             0.95,
         )
+    if kind == "source_down" and source == "warehouse":
+        return Diagnosis(
+            kind,
+            "The warehouse database (PostgreSQL) closed the connection or could not be reached "
+            "(a restart or an outage); the run stopped before its work was committed.",
+            "check that PostgreSQL is up and DATABASE_URL reaches it; the sync is re-run with "
+            "backoff and resumes from its last committed page",
+            0.85,
+        )
     texts: dict[str, tuple[str, str, float]] = {
         "rate_limited": (
             f"{name} rate-limited the platform (HTTP 429) and the retries ran out.",

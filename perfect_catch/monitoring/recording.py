@@ -104,8 +104,13 @@ class Monitor:
         kinds: frozenset[str] = RESOLVED_BY_SYNC,
         sync: bool = True,
     ) -> list[int]:
-        """Record a success and resolve what it proves gone; returns the incidents resolved."""
+        """Record a success and resolve what it proves gone; returns the incidents resolved.
+
+        A sync that rejected records does not prove a schema drift or bad records gone: the
+        rejects check decides those."""
         tenant = None if tenant_id is None else str(tenant_id)
+        if rejected:
+            kinds = kinds - {"schema_drift", "bad_records"}
         if sync:
             self._history(
                 source, tenant, entity, run_id, ok=True, records=records, rejected=rejected

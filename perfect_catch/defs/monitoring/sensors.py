@@ -107,8 +107,8 @@ def run_failure_sensor(
 
 def materialized_scopes(
     instance: dg.DagsterInstance, run: dg.DagsterRun
-) -> list[tuple[str, str | None, str, int | None]]:
-    """(source, tenant, entity, records) of each synced asset the run materialized."""
+) -> list[tuple[str, str | None, str, int | None, int | None]]:
+    """(source, tenant, entity, records, rejected) of each synced asset the run materialized."""
     records = instance.get_records_for_run(
         run_id=run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
     ).records
@@ -120,10 +120,18 @@ def materialized_scopes(
         path = materialization.asset_key.path
         if len(path) != 2 or path[0] not in SYNC_SOURCES:
             continue
-        value = materialization.metadata.get("records")
-        count = getattr(value, "value", None)
+        count, rejected = (
+            getattr(materialization.metadata.get(name), "value", None)
+            for name in ("records", "rejected")
+        )
         scopes.append(
-            (path[0], materialization.partition, path[1], count if isinstance(count, int) else None)
+            (
+                path[0],
+                materialization.partition,
+                path[1],
+                count if isinstance(count, int) else None,
+                rejected if isinstance(rejected, int) else None,
+            )
         )
     return scopes
 
@@ -145,9 +153,14 @@ def run_success_sensor(
     run = context.dagster_run
     with warehouse_engine(warehouse) as engine:
         monitor = Monitor(engine, settings)
-        for source, tenant, entity, records in materialized_scopes(context.instance, run):
+        for source, tenant, entity, records, rejected in materialized_scopes(context.instance, run):
             monitor.success(
-                source=source, run_id=run.run_id, tenant_id=tenant, entity=entity, records=records
+                source=source,
+                run_id=run.run_id,
+                tenant_id=tenant,
+                entity=entity,
+                records=records,
+                rejected=rejected,
             )
 
 
