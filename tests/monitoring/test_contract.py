@@ -39,6 +39,9 @@ def tables_containing(engine: sa.Engine, needle: str) -> list[str]:
     return found
 
 
+# Four whole `run-once` passes (each with a dbt build): on two shared cores under a parallel
+# suite that is more than the suite's default limit per test.
+@pytest.mark.timeout(900)
 def test_wrong_secret_opens_one_incident_and_the_right_one_resolves_it(
     simulator, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
