@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import text as sa_text
 
+from perfect_catch.health_cli import health as health_command
 from perfect_catch.outbox_cli import outbox_app
 from perfect_catch.settings import Settings, SettingsError, load_settings
 from perfect_catch.suppliers_cli import app as suppliers_app
@@ -37,6 +38,7 @@ workflows_app = typer.Typer(
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(suppliers_app, name="suppliers")
+app.command("health")(health_command)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -73,11 +73,22 @@ def instance_config(settings: Settings) -> dict:
     """The content of `dagster.yaml`."""
     return {
         "storage": {"postgres": {"postgres_url": storage_url(settings)}},
-        "run_retries": {"enabled": True, "max_retries": 2},
+        # A run that dies or hangs is retried by Dagster; a step that fails is not (that would
+        # repeat a refused credential): transient step failures have their own RetryPolicy and
+        # stalled syncs the healing sensor's backoff (perfect_catch.monitoring.healing).
+        "run_retries": {
+            "enabled": True,
+            "max_retries": 2,
+            "retry_on_asset_or_op_failure": False,
+        },
+        # Runs stuck STARTING past start_timeout or STARTED past max_runtime are failed (and
+        # then retried above); the run-failure sensor records them as `stuck_run` incidents.
         "run_monitoring": {
             "enabled": True,
             "start_timeout_seconds": 180,
+            "cancel_timeout_seconds": 180,
             "max_runtime_seconds": 7200,
+            "max_resume_run_attempts": 0,
             "poll_interval_seconds": 60,
         },
         "concurrency": {"runs": {"max_concurrent_runs": 8}, "pools": {"default_limit": 4}},

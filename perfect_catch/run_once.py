@@ -135,13 +135,17 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 
 def run_once(settings: Settings, console: Console | None = None) -> list[StageResult]:
     """Run every stage in order; a failed stage is recorded and the next ones still run."""
+    from perfect_catch.monitoring.recording import new_run_id
+    from perfect_catch.monitoring.watch import watched_stage
+
     console = console or Console(stderr=True)
     results = []
+    run_id = new_run_id("run-once")
     for name, stage in STAGES:
         started = time.monotonic()
         console.print(f"[bold]{name}[/bold] …")
         try:
-            summary = stage(settings)
+            summary = watched_stage(settings, name, stage, run_id)
             ok = True
         except Exception as error:  # reported in the summary; the other stages still run
             summary, ok = f"{type(error).__name__}: {error}", False

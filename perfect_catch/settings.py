@@ -366,6 +366,60 @@ class SupplierSettings(BaseModel):
         return value.rstrip("/")
 
 
+class MonitoringSettings(BaseModel):
+    """Who hears about incidents and how hard the platform tries to heal on its own. Operators
+    are alerted once when an incident opens and once when it resolves. Field `x_y` is
+    environment variable `X_Y`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alert_emails: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated operator email addresses alerted through the outbox.",
+    )
+    alert_sms: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated operator phone numbers alerted by SMS through the outbox.",
+    )
+    alert_slack_webhook_url: SecretStr = Field(
+        SecretStr(""), description="Slack incoming-webhook URL alerts are posted to."
+    )
+    alert_tenant_id: int = Field(
+        0, ge=0, description="Tenant id the outbox rows of operator alerts are filed under."
+    )
+    monitoring_rerun_base_seconds: float = Field(
+        60.0, gt=0, description="First wait before a stale sync is re-run; doubles each attempt."
+    )
+    monitoring_rerun_max_seconds: float = Field(
+        3600.0, gt=0, description="Longest wait between two automatic re-runs of one sync."
+    )
+    monitoring_rerun_max_attempts: int = Field(
+        5, ge=0, description="Automatic re-runs per incident before it only waits for a person."
+    )
+    monitoring_workflow_stuck_seconds: float = Field(
+        240.0, gt=0, description="A due workflow instance untouched this long is resumed."
+    )
+    monitoring_dispatcher_lag_seconds: float = Field(
+        900.0, gt=0, description="Oldest due outbox message older than this: unhealthy."
+    )
+    monitoring_claude_diagnosis: bool = Field(
+        True, description="Ask Claude for a second diagnosis when ANTHROPIC_API_KEY is set."
+    )
+
+    @field_validator("alert_emails", "alert_sms", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("alert_slack_webhook_url")
+    @classmethod
+    def _webhook(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw and not raw.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+
 def _complete(value: dict[str, str], defaults: dict[str, str]) -> dict[str, str]:
     unknown = sorted(set(value) - set(defaults))
     if unknown:
@@ -481,6 +535,7 @@ class Settings(BaseSettings):
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     integrations: IntegrationSettings = Field(default_factory=IntegrationSettings)
     suppliers: SupplierSettings = Field(default_factory=SupplierSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -556,6 +611,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "workflows": WorkflowSettings,
     "integrations": IntegrationSettings,
     "suppliers": SupplierSettings,
+    "monitoring": MonitoringSettings,
 }
 
 

@@ -15,6 +15,8 @@ from rich.table import Table
 
 from perfect_catch.connectors.http import ApiError
 from perfect_catch.connectors.servicetitan import ServiceTitanClient
+from perfect_catch.monitoring.recording import new_run_id
+from perfect_catch.monitoring.watch import entity_monitor, safely
 from perfect_catch.settings import Settings
 from perfect_catch.warehouse.catalog import ENTITIES, get_entity
 from perfect_catch.warehouse.engine import get_engine
@@ -22,17 +24,25 @@ from perfect_catch.warehouse.sync import PageProgress, SyncAlreadyRunning, SyncR
 
 
 def run_servicetitan_sync(
-    settings: Settings, tenants: list[int], entities: list[str], *, full: bool
+    settings: Settings,
+    tenants: list[int],
+    entities: list[str],
+    *,
+    full: bool,
+    run_id: str | None = None,
 ) -> list[str]:
     """Sync `entities` (all when empty) of every tenant; print progress and a summary table.
 
     Returns the failures, one line each; a failure of one entity does not stop the others.
+    Each entity's outcome is recorded by monitoring under `run_id` (default: a new CLI run id).
     """
     specs = [get_entity(name) for name in entities] if entities else list(ENTITIES)
     console = Console(stderr=True)
     results: list[SyncResult] = []
     failures: list[str] = []
     engine = get_engine(settings)
+    monitor = entity_monitor(settings, engine)
+    run_id = run_id or new_run_id("sync")
     columns = (
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -55,11 +65,37 @@ def run_servicetitan_sync(
                         result = sync_entity(
                             engine, client, spec, tenant_id, full=full, on_page=on_page
                         )
-                    except (ApiError, SyncAlreadyRunning) as error:
+                    except SyncAlreadyRunning as error:
+                        failures.append(f"{tenant_id} {spec.name}: {error}")
+                        progress.update(task, description=f"{tenant_id} {spec.name} FAILED")
+                    except Exception as error:
+                        safely(
+                            settings,
+                            lambda error=error, spec=spec, tenant_id=tenant_id: monitor.failure(
+                                source="servicetitan",
+                                error=error,
+                                run_id=run_id,
+                                tenant_id=tenant_id,
+                                entity=spec.name,
+                            ),
+                        )
+                        if not isinstance(error, ApiError):
+                            raise
                         failures.append(f"{tenant_id} {spec.name}: {error}")
                         progress.update(task, description=f"{tenant_id} {spec.name} FAILED")
                     else:
                         results.append(result)
+                        safely(
+                            settings,
+                            lambda result=result, spec=spec, tenant_id=tenant_id: monitor.success(
+                                source="servicetitan",
+                                run_id=run_id,
+                                tenant_id=tenant_id,
+                                entity=spec.name,
+                                records=result.records,
+                                rejected=result.rejected,
+                            ),
+                        )
                     progress.update(task, total=1, completed=1)
                     progress.advance(overall)
     _summary(console, results, failures)

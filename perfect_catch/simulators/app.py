@@ -28,6 +28,7 @@ from perfect_catch.simulators.homedepot import HomeDepotSystem
 from perfect_catch.simulators.pool360 import Pool360System
 from perfect_catch.simulators.sendgrid import SendGridSystem
 from perfect_catch.simulators.servicetitan import ServiceTitanSystem
+from perfect_catch.simulators.slack import SlackSystem
 from perfect_catch.simulators.system import SimulatedSystem
 from perfect_catch.simulators.timeline import resolve_anchor
 from perfect_catch.simulators.twilio import TwilioSystem
@@ -62,6 +63,7 @@ SYSTEM_FACTORIES: dict[str, SystemFactory] = {
     "pool360": lambda seed, size, faults, anchor: Pool360System(seed, size, faults, anchor),
     "ced": lambda seed, size, faults, anchor: CedSystem(seed, size, faults, anchor),
     "homedepot": lambda seed, size, faults, anchor: HomeDepotSystem(seed, size, faults, anchor),
+    "slack": lambda seed, size, faults, anchor: SlackSystem(seed, size, faults),
 }
 
 

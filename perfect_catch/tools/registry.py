@@ -48,6 +48,7 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "perfect_catch.tools.messaging",
     "perfect_catch.tools.outbox",
     "perfect_catch.tools.suppliers",
+    "perfect_catch.tools.incidents",
 )
 
 

@@ -29,6 +29,7 @@ def test_definitions_load_with_descriptions() -> None:
         "callrail_sync_schedule",
         "gohighlevel_push_schedule",
         "gohighlevel_sync_schedule",
+        "monitoring_incidents_schedule",
         "servicetitan_full_refresh_schedule",
         "servicetitan_incremental_schedule",
         "supplier_refresh_schedule",
@@ -41,6 +42,7 @@ def test_definitions_load_with_descriptions() -> None:
         assert check.description, f"check {check.name} has no description"
     names = {sensor.name for sensor in repository.sensor_defs}
     assert {"workflow_events", "workflow_due", "outbox_dispatch", "dbt_automation"} <= names
+    assert {"monitoring_run_failures", "monitoring_run_successes", "monitoring_healing"} <= names
 
 
 def test_cli_materialization_is_recorded_in_postgres(

@@ -23,7 +23,7 @@ def test_every_setting_is_documented(document: str) -> None:
 
 
 def test_every_section_is_read_from_the_variables_of_its_fields() -> None:
-    assert set(SECTIONS) == {"messaging", "workflows", "integrations", "suppliers"}
+    assert set(SECTIONS) == {"messaging", "workflows", "integrations", "suppliers", "monitoring"}
     assert set(SECTIONS) <= set(Settings.model_fields)
     names = [name for section in SECTIONS.values() for name in section.model_fields]
     assert len(names) == len(set(names)), "two sections share a variable name"

@@ -24,13 +24,16 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"integrations", "messaging"}),
     frozenset({"tools"}),
     frozenset({"workflows"}),
-    frozenset({"monitoring", "defs", "webhooks", "instance"}),
+    # Monitoring is plain Python that Dagster (defs) wires in, so it sits just under defs.
+    frozenset({"monitoring"}),
+    frozenset({"defs", "webhooks", "instance"}),
     frozenset(
         {
             "cli",
             "demo",
             "run_once",
             "sync_cli",
+            "health_cli",
             "outbox_cli",
             "suppliers_cli",
             "definitions",

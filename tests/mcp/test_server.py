@@ -53,6 +53,8 @@ EXPECTED = {
     "cost_drift",
     "propose_cost_updates",
     "apply_cost_updates",
+    "list_incidents",
+    "explain_incident",
 }
 ABSENT: set[str] = set()
 

@@ -9,7 +9,7 @@
   applied only on request, each with the values it replaced so a batch can be rolled back.
 
 Revision ID: 0012_suppliers
-Revises: 0010_owed_and_close_rate
+Revises: 0011_monitoring
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0012_suppliers"
-down_revision = "0010_owed_and_close_rate"
+down_revision = "0011_monitoring"
 branch_labels = None
 depends_on = None
 
