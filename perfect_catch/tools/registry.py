@@ -46,6 +46,7 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "perfect_catch.tools.reports",
     "perfect_catch.tools.workflows",
     "perfect_catch.tools.messaging",
+    "perfect_catch.tools.marketing",
 )
 
 

@@ -1,8 +1,8 @@
 """How dbt's nodes appear in Dagster: keys, groups, lineage to the sync assets, automation.
 
-dbt sources are the raw tables the ServiceTitan assets load, so each source is given the key of
-the asset that writes it (`servicetitan/<entity>`; item tables belong to their parent entity's
-asset) and the UI shows ServiceTitan -> staging -> events/marts as one graph. Models are keyed
+dbt sources are the raw tables the sync assets load, so each source is given the key of
+the asset that writes it (`servicetitan/<entity>`, item tables belonging to their parent entity's
+asset; `gohighlevel/<entity>`, `callrail/calls`) and the UI shows ServiceTitan -> staging -> events/marts as one graph. Models are keyed
 by the schema they are written to (`staging`, `marts`, `events`).
 """
 
@@ -22,6 +22,13 @@ TABLE_TO_ENTITY: dict[tuple[str, str], str] = {
     **{(child.schema, child.table): spec.name for spec in ENTITIES for child in spec.children},
 }
 """(schema, table) of every raw table -> the name of the sync asset that loads it."""
+
+INTEGRATION_SOURCES: dict[tuple[str, str], dg.AssetKey] = {
+    ("integrations", "ghl_contacts"): dg.AssetKey(["gohighlevel", "contacts"]),
+    ("integrations", "ghl_opportunities"): dg.AssetKey(["gohighlevel", "opportunities"]),
+    ("integrations", "callrail_calls"): dg.AssetKey(["callrail", "calls"]),
+}
+"""(schema, table) of the GoHighLevel and CallRail tables dbt reads -> the asset that syncs it."""
 
 REBUILD_AFTER_SYNCS = dg.AutomationCondition.eager().without(
     ~dg.AutomationCondition.any_deps_missing()
@@ -86,6 +93,8 @@ class PerfectCatchDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             key = (dbt_resource_props["schema"], dbt_resource_props["name"])
+            if key in INTEGRATION_SOURCES:
+                return INTEGRATION_SOURCES[key]
             entity = TABLE_TO_ENTITY.get(key)
             if entity is None:
                 raise KeyError(f"dbt source {key[0]}.{key[1]} is not a table of any sync asset")
