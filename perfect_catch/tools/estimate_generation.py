@@ -73,9 +73,7 @@ def generate_estimate(context: ToolContext, params: GenerateEstimateInput) -> di
     with context.engine.connect() as conn:
         items = load_items(conn, tenant_id)
         if not items:
-            raise ToolInputError(
-                "the pricebook is empty in the warehouse; sync ServiceTitan first"
-            )
+            raise ToolInputError("the pricebook is empty in the warehouse; sync ServiceTitan first")
         target = _estimate_target(conn, tenant_id, params) if params.confirm else None
         draft, extraction = draft_estimate(context, conn, tenant_id, params.description, items)
     priced = list(draft.lines.values())

@@ -6,7 +6,10 @@ the labor that installs a piece of equipment (the pricebook's linked services, e
 
 The measure that decides is how well an item's whole name is found in the clause
 (`strict_word_similarity(name, clause)`): "Pool Pump Seal Kit" is not what "replace the pool
-pump" asks for, though it shares two words. Full-text rank only breaks ties."""
+pump" asks for, though it shares two words. A name counts without its sizes ("Pool Heater 400k
+BTU" is named by "the pool heater"), and a name found only through a trade word counts a little
+less than one said outright ("a GFCI outlet" is the outlet before the labor of installing
+outlets). Full-text rank only breaks ties."""
 
 from __future__ import annotations
 
@@ -80,7 +83,7 @@ _ITEMS = """
     where tenant_id = :t and deleted_at is null and coalesce(active, true)
 """
 
-_SEARCH = f"""
+_SEARCH = rf"""
 with
 clauses as (
     select ord, said, expanded,
@@ -94,11 +97,18 @@ scored as (
     select clauses.ord, items.*,
            greatest(
                public.strict_word_similarity(lower(items.display_name), clauses.said),
-               public.strict_word_similarity(lower(items.display_name), clauses.expanded)
+               public.strict_word_similarity(core.name, clauses.said),
+               0.95 * public.strict_word_similarity(lower(items.display_name), clauses.expanded),
+               0.95 * public.strict_word_similarity(core.name, clauses.expanded)
            ) as name_match,
            coalesce(ts_rank(pricebook.search_document(items.display_name, items.description),
                             clauses.query), 0) as text_rank
     from clauses cross join items
+    cross join lateral (
+        select btrim(regexp_replace(regexp_replace(lower(items.display_name),
+            '\m[0-9][0-9a-z/.]*(\s+(btu|kw|lbs?|gal|ft|in|amps?|v))?\M', ' ', 'g'),
+            '\s+', ' ', 'g')) as name
+    ) as core
     where lower(items.display_name) <<% clauses.expanded
        or pricebook.search_document(items.display_name, items.description) @@ clauses.query
 )
@@ -144,9 +154,9 @@ def search(
     return found
 
 
-def install_labor(conn: sa.Connection, tenant_id: int, equipment: Item) -> Item | None:
-    """The service that installs `equipment`: one the pricebook links to it, else the labor a
-    rule names for its name (the tenant's rules before the trade's)."""
+def install_labor(conn: sa.Connection, tenant_id: int, item: Item) -> Item | None:
+    """The service that installs `item` (equipment, or a part put in): one the pricebook links
+    to it, else the labor a rule names for its name (the tenant's rules before the trade's)."""
     row = conn.execute(
         sa.text(
             f"""with items as ({_ITEMS})
@@ -154,8 +164,10 @@ def install_labor(conn: sa.Connection, tenant_id: int, equipment: Item) -> Item 
             where items.kind = 'service' and items.id in (
                 select s.id from pricebook.services s
                 where s.tenant_id = :t and s.deleted_at is null
-                  and s.raw -> 'serviceEquipment' @> jsonb_build_array(
-                      jsonb_build_object('skuId', cast(:equipment as bigint)))
+                  and (s.raw -> 'serviceEquipment' @> jsonb_build_array(
+                          jsonb_build_object('skuId', cast(:item as bigint)))
+                       or s.raw -> 'serviceMaterials' @> jsonb_build_array(
+                          jsonb_build_object('skuId', cast(:item as bigint))))
             )
             union all
             select * from (
@@ -163,12 +175,12 @@ def install_labor(conn: sa.Connection, tenant_id: int, equipment: Item) -> Item 
                 join items on items.kind = 'service'
                     and lower(items.display_name) = lower(rule.labor_name)
                 where (rule.tenant_id is null or rule.tenant_id = :t)
-                  and lower(:name) like lower(rule.equipment_pattern)
-                order by rule.tenant_id nulls last, length(rule.equipment_pattern) desc, items.id
+                  and lower(:name) like lower(rule.item_pattern)
+                order by rule.tenant_id nulls last, length(rule.item_pattern) desc, items.id
             ) by_rule
             limit 1"""
         ),
-        {"t": tenant_id, "equipment": equipment.id, "name": equipment.name},
+        {"t": tenant_id, "item": item.id, "name": item.name},
     ).first()
     return None if row is None else _item(row)
 

@@ -128,8 +128,16 @@ class EstimateDraft:
         self.unmatched: list[dict[str, Any]] = []
 
     def add(
-        self, candidate: Candidate, quantity: float, work: str, others: list[Candidate]
+        self,
+        candidate: Candidate,
+        quantity: float,
+        work: str,
+        others: list[Candidate],
+        *,
+        installs: bool = True,
     ) -> None:
+        """Price `candidate`; equipment, and a part when the work `installs` it, come with the
+        labor that installs them (unless that labor is on the estimate already)."""
         item = candidate.item
         key = (item.kind, item.id)
         if key in self.lines:
@@ -142,7 +150,7 @@ class EstimateDraft:
             if other.item != item
         ][:3]
         self.lines[key] = priced_line(item, quantity, work, candidate.name_match, alternatives)
-        if item.kind == "equipment":
+        if item.kind == "equipment" or (item.kind == "material" and installs):
             labor = install_labor(self.conn, self.tenant_id, item)
             if labor is not None and ("service", labor.id) not in self.lines:
                 self.lines[("service", labor.id)] = priced_line(
@@ -184,7 +192,13 @@ def draft_from_clauses(
                 continue
             chosen.append(candidate)
         for candidate in chosen:
-            draft.add(candidate, clause.quantity, clause.text, candidates)
+            draft.add(
+                candidate,
+                clause.quantity,
+                clause.text,
+                candidates,
+                installs=clause.intent == "install",
+            )
         if not chosen and clause.intent != "none":
             draft.miss(clause.text, clause.quantity, candidates)
     return draft

@@ -7,7 +7,8 @@ What a clause asks for decides what it may be matched to, so nothing is priced t
 asked for: equipment only when something is to be installed or replaced, parts only when some
 work is asked (a symptom such as "the breaker keeps tripping" is no order for a breaker),
 services whenever they are named, and nothing at all in a clause that says no ("no heater",
-"customer declined the light")."""
+"customer declined the light") or in what the work replaces ("instead of chlorine tabs"). A
+clause saying what is wrong ("the gas heater is shot") takes no verb from the clause before."""
 
 from __future__ import annotations
 
@@ -31,8 +32,16 @@ _WORK = re.compile(
     re.IGNORECASE,
 )
 _NEGATION = re.compile(
-    r"\b(no|not|don'?t|doesn'?t|declined?|without|skip|except|instead of|keep the existing"
+    r"\b(no|not|don'?t|doesn'?t|declined?|without|skip|except|keep the existing"
     r"|already has|already have)\b",
+    re.IGNORECASE,
+)
+#: What follows these is what the work replaces, not what it needs.
+_REPLACED = re.compile(r"\b(instead of|rather than|in place of)\b.*$", re.IGNORECASE)
+#: A clause with a verb of state says what is wrong, and takes no verb of work from before it.
+_SYMPTOM = re.compile(
+    r"\b(is|are|was|were|keeps?|won'?t|died|broke|broken|leak\w*|stopped|tripp\w*|cracked|shot"
+    r"|dead|out)\b",
     re.IGNORECASE,
 )
 _NUMBER_WORDS = {
@@ -79,11 +88,14 @@ def clauses(description: str) -> list[Clause]:
     for sentence in _SENTENCES.split(description):
         carried: Intent = "none"
         for part in _CLAUSES.split(sentence):
-            text = " ".join(part.split()).strip().lower()
+            text = _REPLACED.sub("", " ".join(part.split()).strip().lower()).strip()
             if not re.search(r"[a-z]", text):
                 continue
             own = _intent(text)
-            intent = own if own != "none" else carried
+            if own == "none" and _SYMPTOM.search(text):
+                intent: Intent = "none"
+            else:
+                intent = own if own != "none" else carried
             carried = intent if own != "none" else carried
             if _NEGATION.search(text):
                 continue

@@ -6,7 +6,8 @@ piece of work, matched to the pricebook by PostgreSQL full-text search and trigr
 them. Those words live in `pricebook.trade_synonyms` ("salt cell" means a salt chlorine
 generator, "EV charger" electric vehicle supply equipment), seeded with the pool and electrical
 trade's and extended by the shop (rows with its tenant id). `pricebook.install_labor_rules`
-pairs equipment with the labor that installs it when the pricebook does not link them itself.
+pairs equipment (and parts put in, such as a GFCI outlet) with the labor that installs it when
+the pricebook does not link them itself.
 
 `pricebook.search_document(name, description)` is the one definition of what full-text search
 reads; the GIN indexes are built on it, so a query that calls it uses them.
@@ -119,15 +120,17 @@ TRADE_SYNONYMS: tuple[tuple[str, str], ...] = (
     ("dimmer", "outlet / switch install"),
 )
 
-#: (equipment name pattern, ILIKE; the service that installs it), for every tenant.
+#: (equipment or part name pattern, LIKE on the lower-cased name; the service that installs
+#: it), for every tenant.
 INSTALL_LABOR: tuple[tuple[str, str], ...] = (
-    ("%pump%", "Pump Replacement Labor"),
+    ("%pump", "Pump Replacement Labor"),
     ("%heater%", "Heater Install Labor"),
     ("%heat pump%", "Heater Install Labor"),
     ("%ev charger%", "EV Charger Install Labor"),
     ("%standby generator%", "Generator Install Labor"),
     ("%main panel%", "Panel Upgrade 200A"),
-    ("%pool light%", "Light Fixture Install"),
+    ("%pool light", "Light Fixture Install"),
+    ("%gfci outlet%", "Outlet / Switch Install"),
 )
 
 
@@ -175,7 +178,7 @@ def upgrade() -> None:
         create table pricebook.install_labor_rules (
             id bigserial primary key,
             tenant_id bigint,
-            equipment_pattern text not null,
+            item_pattern text not null,
             labor_name text not null,
             created_at timestamptz not null default now()
         )
@@ -183,13 +186,13 @@ def upgrade() -> None:
     )
     op.execute(
         "create unique index install_labor_rules_pattern_idx"
-        " on pricebook.install_labor_rules (coalesce(tenant_id, 0), equipment_pattern)"
+        " on pricebook.install_labor_rules (coalesce(tenant_id, 0), item_pattern)"
     )
     synonyms = ", ".join(f"({_quote(p)}, {_quote(m)})" for p, m in TRADE_SYNONYMS)
     op.execute(f"insert into pricebook.trade_synonyms (phrase, means) values {synonyms}")
     rules = ", ".join(f"({_quote(p)}, {_quote(n)})" for p, n in INSTALL_LABOR)
     op.execute(
-        f"insert into pricebook.install_labor_rules (equipment_pattern, labor_name) values {rules}"
+        f"insert into pricebook.install_labor_rules (item_pattern, labor_name) values {rules}"
     )
     op.execute(
         """
