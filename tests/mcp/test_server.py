@@ -46,6 +46,8 @@ EXPECTED = {
     "send_sms",
     "send_email",
     "get_message_status",
+    "marketing_attribution",
+    "lead_response_time",
 }
 ABSENT: set[str] = set()
 
