@@ -148,7 +148,7 @@ def draft_estimate(
             )
     else:
         note = (
-            "No ANTHROPIC_API_KEY: the description was read clause by clause (not by Claude) "
+            "No ANTHROPIC_API_KEY: the description was read clause by clause (not Claude) "
             "and matched by pricebook search. Review the lines before confirming."
         )
     draft = draft_from_clauses(conn, tenant_id, clauses(description))

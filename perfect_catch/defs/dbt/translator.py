@@ -1,9 +1,10 @@
 """How dbt's nodes appear in Dagster: keys, groups, lineage to the sync assets, automation.
 
 dbt sources are the raw tables the sync assets load, so each source is given the key of
-the asset that writes it (`servicetitan/<entity>`, item tables belonging to their parent entity's
-asset; `gohighlevel/<entity>`, `callrail/calls`) and the UI shows ServiceTitan -> staging -> events/marts as one graph. Models are keyed
-by the schema they are written to (`staging`, `marts`, `events`).
+the asset that writes it (`servicetitan/<entity>`, item tables belonging to their parent
+entity's asset; `gohighlevel/<entity>`, `callrail/calls`) and the UI shows the syncs -> staging
+-> events/marts as one graph. Models are keyed by the schema they are written to (`staging`,
+`marts`, `events`).
 """
 
 from collections.abc import Mapping
