@@ -47,6 +47,7 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "perfect_catch.tools.workflows",
     "perfect_catch.tools.messaging",
     "perfect_catch.tools.marketing",
+    "perfect_catch.tools.customer_writes",
 )
 
 

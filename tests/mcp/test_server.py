@@ -48,6 +48,8 @@ EXPECTED = {
     "get_message_status",
     "marketing_attribution",
     "lead_response_time",
+    "create_customer",
+    "update_customer_contacts",
 }
 ABSENT: set[str] = set()
 

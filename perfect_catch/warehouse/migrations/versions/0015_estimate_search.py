@@ -12,6 +12,9 @@ the pricebook does not link them itself.
 `pricebook.search_document(name, description)` is the one definition of what full-text search
 reads; the GIN indexes are built on it, so a query that calls it uses them.
 
+`automation.tool_writes` remembers what a write tool did under an idempotency key, so a tool
+called twice with the same request (a retried MCP call) writes to ServiceTitan once.
+
 `integrations.marketing_spend` holds what the shop spends per lead source and month, so
 `marts.marketing_attribution` can show a cost per sold job where a cost is known.
 
@@ -209,8 +212,22 @@ def upgrade() -> None:
         """
     )
 
+    op.execute(
+        """
+        create table automation.tool_writes (
+            idempotency_key text primary key,
+            tool text not null,
+            tenant_id bigint not null,
+            request_hash text not null,
+            result jsonb not null,
+            created_at timestamptz not null default now()
+        )
+        """
+    )
+
 
 def downgrade() -> None:
+    op.execute("drop table if exists automation.tool_writes")
     op.execute("drop table if exists integrations.marketing_spend")
     op.execute("drop table if exists pricebook.install_labor_rules")
     op.execute("drop table if exists pricebook.trade_synonyms")
