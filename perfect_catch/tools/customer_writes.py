@@ -274,11 +274,17 @@ def update_customer_contacts(
     with context.servicetitan(tenant_id) as client:
         for request in requests:
             if request["method"] == "POST":
-                path = f"customers/{customer['id']}/contacts"
-                answers.append(client.post("crm", path, json=request["body"]))
+                answers.append(
+                    client.post("crm", f"customers/{customer['id']}/contacts", json=request["body"])
+                )
             else:
-                path = f"customers/{customer['id']}/contacts/{request['contact_id']}"
-                answers.append(client.patch("crm", path, json=request["body"]))
+                answers.append(
+                    client.patch(
+                        "crm",
+                        f"customers/{customer['id']}/contacts/{request['contact_id']}",
+                        json=request["body"],
+                    )
+                )
         warehouse = writeback.reflect(context, client, tenant_id, resync=("customer_contacts",))
     result = {
         "dry_run": False,

@@ -28,8 +28,12 @@ INTEGRATION_SOURCES: dict[tuple[str, str], dg.AssetKey] = {
     ("integrations", "ghl_contacts"): dg.AssetKey(["gohighlevel", "contacts"]),
     ("integrations", "ghl_opportunities"): dg.AssetKey(["gohighlevel", "opportunities"]),
     ("integrations", "callrail_calls"): dg.AssetKey(["callrail", "calls"]),
+    ("automation", "outbox"): dg.AssetKey(["automation", "outbox"]),
+    ("integrations", "marketing_spend"): dg.AssetKey(["integrations", "marketing_spend"]),
 }
-"""(schema, table) of the GoHighLevel and CallRail tables dbt reads -> the asset that syncs it."""
+"""(schema, table) of the other tables dbt reads -> their asset key: the GoHighLevel and
+CallRail syncs' assets, and tables the platform or the shop writes outside any asset (the
+outbox, the marketing spend), which the UI shows as external tables."""
 
 REBUILD_AFTER_SYNCS = dg.AutomationCondition.eager().without(
     ~dg.AutomationCondition.any_deps_missing()
