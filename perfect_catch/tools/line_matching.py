@@ -80,7 +80,7 @@ class EstimateDraft:
     def __init__(self, conn: sa.Connection, tenant_id: int) -> None:
         self.conn = conn
         self.tenant_id = tenant_id
-        self.lines: dict[int | tuple[str, int], dict[str, Any]] = {}
+        self.lines: dict[tuple[str, int], dict[str, Any]] = {}
         self.unmatched: list[dict[str, Any]] = []
 
     def add(
@@ -98,7 +98,10 @@ class EstimateDraft:
         key = (item.kind, item.id)
         if key in self.lines:
             if quantity > self.lines[key]["quantity"]:
-                self.lines[key] = {**priced_line(item, quantity, work, candidate.name_match)}
+                kept = self.lines[key]
+                self.lines[key] = priced_line(
+                    item, quantity, work, candidate.name_match, kept["alternatives"]
+                )
             return
         alternatives = [
             {**other.item.as_dict(), "match": other.name_match}
