@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import anyio
 import mcp
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -24,6 +25,7 @@ def _tool_names() -> set[str]:
     return anyio.run(go)
 
 
+@pytest.mark.timeout(900)  # a run-once with its dbt build outlasts 300 s on a loaded machine
 def test_run_once_builds_marketing_marts_and_keeps_estimate_shape(
     simulator, engine: sa.Engine
 ) -> None:

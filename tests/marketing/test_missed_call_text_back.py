@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from perfect_catch.connectors.callrail import CallRailClient
@@ -27,6 +28,7 @@ NEW_CALLER = "+16025550199"
 OPTED_OUT = "+16025550188"
 
 
+@pytest.mark.timeout(900)  # two syncs and dbt builds outlast 300 s on a loaded machine
 def test_a_missed_call_is_texted_back_unless_the_number_opted_out(
     engine: sa.Engine, database_url: str, simulator: SimulatorServer, tmp_path: Path
 ) -> None:
