@@ -18,6 +18,9 @@ from rich.console import Console
 from perfect_catch.settings import Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_ENABLED_WORKFLOWS = ("booking_confirmation", "invoice_email")
+"""Workflows shipped disabled (a shop may already do this from ServiceTitan) that the demo
+switches on, so every event type has something to show."""
 
 
 def run_demo(
@@ -36,6 +39,7 @@ def run_demo(
     from perfect_catch.simulators.server import SimulatorServer
     from perfect_catch.warehouse import migrate
     from perfect_catch.warehouse.engine import get_engine, safe_url, sqlalchemy_url
+    from perfect_catch.workflows.definitions import set_enabled
 
     console = Console(stderr=True)
     console.print(f"[bold]warehouse[/bold] {safe_url(sqlalchemy_url(settings))}")
@@ -47,6 +51,8 @@ def run_demo(
         settings = load_settings()
         console.print("[bold]loading the demo tenant[/bold] (every stage once)")
         run_once(settings, console)
+        for name in DEMO_ENABLED_WORKFLOWS:
+            set_enabled(get_engine(settings), name, True)
         home = ensure_instance(settings)
         console.print(f"[bold]Dagster UI[/bold] http://127.0.0.1:{port}  (Ctrl-C to stop)")
         stop = threading.Event()

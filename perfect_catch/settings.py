@@ -293,6 +293,13 @@ class IntegrationSettings(BaseModel):
         365, ge=1, description="Days of calls read by the first sync."
     )
     callrail_sync_cron: str = Field("2-59/5 * * * *", description="Cron of the CallRail sync.")
+    callrail_event_sync_interval_seconds: int = Field(
+        0,
+        ge=0,
+        description="Seconds between CallRail syncs that also build the event models and start "
+        "workflows (the missed-call text-back); 0 leaves calls to CALLRAIL_SYNC_CRON. 20 texts a "
+        "missed caller within about a minute.",
+    )
 
     @field_validator("install_business_units", "install_job_types", mode="before")
     @classmethod

@@ -14,6 +14,7 @@
         'invoice_created',
         'invoice_overdue',
         'appointment_created',
+        'call_missed',
     ]) }}
 {%- endmacro %}
 

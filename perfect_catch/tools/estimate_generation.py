@@ -1,10 +1,12 @@
 """`generate_estimate`: a free-text job description turned into an estimate priced from the
 tenant's pricebook, proposed first and created in ServiceTitan only when confirmed. Prices come
-from the pricebook items each line is matched to (`line_matching`), never from the reading of
-the description (`job_reading`), whether Claude or the keyword reader did it."""
+from the pricebook items each line is matched to (`line_matching`, searching with
+`estimate_search`), never from the reading of the description: Claude's structured extraction
+(`job_reading`) when a key is configured, else the clause reading of `work_clauses`."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -14,11 +16,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from perfect_catch.tools import lookup, writeback
 from perfect_catch.tools.context import ToolContext
 from perfect_catch.tools.errors import NotFoundError, ToolInputError
-from perfect_catch.tools.job_reading import read_description
-from perfect_catch.tools.line_matching import match_line
-from perfect_catch.tools.pricebook import load_items
+from perfect_catch.tools.job_reading import claude_lines
+from perfect_catch.tools.line_matching import (
+    EstimateDraft,
+    draft_from_clauses,
+    draft_from_work_lines,
+)
+from perfect_catch.tools.pricebook import Item, load_items
 from perfect_catch.tools.pricing import money
 from perfect_catch.tools.registry import tool
+from perfect_catch.tools.work_clauses import clauses
+
+log = logging.getLogger(__name__)
 
 
 class GenerateEstimateInput(BaseModel):
@@ -50,24 +59,25 @@ class GenerateEstimateInput(BaseModel):
 def generate_estimate(context: ToolContext, params: GenerateEstimateInput) -> dict[str, Any]:
     """Turn a free-text job description into an estimate priced from the real pricebook.
 
-    Claude reads the description and names the work; each line is matched to pricebook
-    services, materials or equipment with alternatives and a confidence (0-1), and priced
-    from the pricebook. Lines below 0.5 confidence are listed as unmatched, not priced.
-    Without an Anthropic key a deterministic keyword matcher reads the description (the
-    result's `extraction.method` says which). With confirm=false nothing is written: show the
-    draft to the user; with confirm=true the estimate is created in ServiceTitan on the job
-    (or the customer's location).
+    Every piece of work in the description becomes a line (several per sentence), matched to
+    pricebook services, materials or equipment by full-text and trigram search over names,
+    descriptions and the trade's words ("salt cell", "EV charger"), with alternatives and a
+    confidence (0-1), and priced from the pricebook. Equipment comes with the labor that
+    installs it; nothing the description did not ask for is added. Work that matched nothing
+    is listed under `unmatched`. Claude extracts the work when an Anthropic key is
+    configured, otherwise the description is read clause by clause (`extraction.method`).
+    With confirm=false nothing is written: show the draft to the user; with confirm=true the
+    estimate is created in ServiceTitan on the job (or the customer's location).
     """
     tenant_id = context.tenant(params.tenant_id)
     with context.engine.connect() as conn:
         items = load_items(conn, tenant_id)
+        if not items:
+            raise ToolInputError("the pricebook is empty in the warehouse; sync ServiceTitan first")
         target = _estimate_target(conn, tenant_id, params) if params.confirm else None
-    if not items:
-        raise ToolInputError("the pricebook is empty in the warehouse; sync ServiceTitan first")
-    lines, extraction = read_description(context, params.description, items)
-    matched_lines = [match_line(line, items) for line in lines]
-    priced = [line for line in matched_lines if line["matched"]]
-    unmatched = [line for line in matched_lines if not line["matched"]]
+        draft, extraction = draft_estimate(context, conn, tenant_id, params.description, items)
+    priced = list(draft.lines.values())
+    unmatched = draft.unmatched
     subtotal = sum((line["total"] for line in priced), Decimal(0))
     name = params.name or (priced[0]["item"]["name"] if priced else params.description[:60])
     answer: dict[str, Any] = {
@@ -113,6 +123,36 @@ def generate_estimate(context: ToolContext, params: GenerateEstimateInput) -> di
         )
     answer["created"] = {"estimate_id": (created or {}).get("id"), "warehouse": warehouse}
     return answer
+
+
+def draft_estimate(
+    context: ToolContext,
+    conn: sa.Connection,
+    tenant_id: int,
+    description: str,
+    items: list[Item],
+) -> tuple[EstimateDraft, dict[str, Any]]:
+    """The lines of `description` and how it was read: Claude's extraction when a key is
+    configured (the clause reading stands in, saying so, when Claude fails), else the clause
+    reading."""
+    if context.anthropic_client() is not None:
+        try:
+            lines = claude_lines(context, description, items)
+            draft = draft_from_work_lines(conn, tenant_id, lines, items)
+            return draft, {"method": "claude", "model": context.settings.anthropic_model}
+        except Exception as error:
+            log.warning("Claude extraction failed, reading clauses instead: %s", type(error))
+            note = (
+                f"Claude was unavailable ({type(error).__name__}); the description was read "
+                "clause by clause and matched by pricebook search. Review the lines."
+            )
+    else:
+        note = (
+            "No ANTHROPIC_API_KEY: the description was read clause by clause (not Claude) "
+            "and matched by pricebook search. Review the lines before confirming."
+        )
+    draft = draft_from_clauses(conn, tenant_id, clauses(description))
+    return draft, {"method": "keyword_matcher", "note": note}
 
 
 def _estimate_target(

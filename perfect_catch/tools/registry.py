@@ -49,6 +49,8 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "perfect_catch.tools.outbox",
     "perfect_catch.tools.suppliers",
     "perfect_catch.tools.incidents",
+    "perfect_catch.tools.marketing",
+    "perfect_catch.tools.customer_writes",
 )
 
 

@@ -53,7 +53,12 @@ def dbt_env(settings: Settings, url: str | None = None) -> dict[str, str]:
         from perfect_catch.warehouse.engine import base_url
 
         url = base_url(settings)
-    return {**RUN_DEFAULTS, **env_for_url(url), **install_env(settings)}
+    return {
+        **RUN_DEFAULTS,
+        **env_for_url(url),
+        **install_env(settings),
+        **callrail_env(settings),
+    }
 
 
 def install_env(settings: Settings) -> dict[str, str]:
@@ -65,6 +70,13 @@ def install_env(settings: Settings) -> dict[str, str]:
         "PC_INSTALL_BUSINESS_UNITS": ",".join(config.install_business_units),
         "PC_INSTALL_JOB_TYPES": ",".join(config.install_job_types),
     }
+
+
+def callrail_env(settings: Settings) -> dict[str, str]:
+    """The tenant a CallRail call from an unknown number belongs to (`call_missed`): the first
+    configured ServiceTitan tenant; none configured, dbt falls back to the warehouse's one."""
+    tenants = settings.st_tenant_ids
+    return {"PC_CALLRAIL_TENANT_ID": str(tenants[0])} if tenants else {}
 
 
 @contextmanager

@@ -19,6 +19,7 @@ EventType = Literal[
     "invoice_created",
     "invoice_overdue",
     "appointment_created",
+    "call_missed",
 ]
 """An event type: the name of its dbt model and its `event_type` in `workflow_events`."""
 

@@ -32,6 +32,7 @@ EVENT_ROOTS: dict[EventType, frozenset[str]] = {
     "invoice_created": _COMMON_ROOTS | {"invoice"},
     "invoice_overdue": _COMMON_ROOTS | {"invoice", "threshold_days"},
     "appointment_created": _COMMON_ROOTS | {"appointment", "job"},
+    "call_missed": _COMMON_ROOTS | {"call"},
 }
 """The payload roots of each event type (what its dbt model puts in `payload`)."""
 
@@ -134,6 +135,38 @@ def _next_available_date(scope: PlaceholderScope) -> str:
     return day.strftime("%A %B %-d")
 
 
+def _appointment_window(scope: PlaceholderScope) -> str | None:
+    """When the technician arrives for the event's job: the arrival window of its first
+    appointment still ahead (else its first), e.g. "Tuesday March 3 between 8:00 AM and 10:00
+    AM", in the customer's timezone."""
+    row = scope.conn.execute(
+        sa.text(
+            """select coalesce(arrival_window_start, start_on) as starts,
+                      coalesce(arrival_window_end, end_on) as ends
+               from servicetitan.st_appointments
+               where tenant_id = :tenant and job_id = :job and deleted_at is null
+                 and coalesce(status, '') <> :canceled
+               order by (coalesce(arrival_window_start, start_on) >= :now) desc,
+                        coalesce(arrival_window_start, start_on)
+               limit 1"""
+        ),
+        {
+            "tenant": scope.tenant_id,
+            "job": scope.job_id,
+            "now": scope.now,
+            "canceled": AppointmentStatus.CANCELED,
+        },
+    ).first()
+    if row is None or row.starts is None:
+        return None
+    zone = ZoneInfo(scope.timezone)
+    starts = row.starts.astimezone(zone)
+    text = f"{starts:%A %B} {starts.day} between {starts:%-I:%M %p}"
+    if row.ends is not None:
+        return f"{text} and {row.ends.astimezone(zone):%-I:%M %p}"
+    return f"{starts:%A %B} {starts.day} at {starts:%-I:%M %p}"
+
+
 def _deadline(scope: PlaceholderScope) -> str:
     local = scope.now.astimezone(ZoneInfo(scope.timezone))
     return (local + timedelta(days=scope.config.estimate_discount_days)).strftime("%B %-d")
@@ -154,6 +187,7 @@ PLACEHOLDERS: dict[str, tuple[str, Resolver]] = {
     "technician_name": ("the event's technician", _technician_field("name")),
     "technician_phone": ("the event's technician's phone", _technician_field("phone")),
     "next_available_date": ("the next weekday with free capacity", _next_available_date),
+    "appointment_window": ("the arrival window of the job's appointment", _appointment_window),
 }
 
 

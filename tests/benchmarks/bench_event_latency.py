@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/benchmarks/bench_event_latency.py [--changes 20] [--size small]
         [--sync-interval 30] [--gap 8 20] [--seed 1] [--keep]
+        [--missed-calls 0] [--callrail-interval 20]
 
 The platform runs as in production, every piece in its own process: the simulators
 (`perfect-catch simulate`, anchored today), a first load (`perfect-catch run-once`), then the
@@ -16,6 +17,13 @@ confirmation (`date_created` of the message); the stages in between are read fro
 when the appointment row was synced, the `appointment_created` event emitted, the workflow
 instance created and the outbox row written. Quiet hours are switched off: they defer a text on
 purpose, which is not latency. Reports the median and the worst of the changes.
+
+With `--missed-calls N`, after the changes N missed calls from new numbers reach the CallRail
+simulator (`POST /callrail/_admin/calls`, a call that just ended) at the same random gaps, with
+the CallRail fast lane every `--callrail-interval` seconds
+(`CALLRAIL_EVENT_SYNC_INTERVAL_SECONDS`); the latency of a missed call runs from the call's end
+to the moment Twilio accepted the `missed_call_text_back` text, with the stages synced (call
+stored), emitted (`call_missed`), instance and queued.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ class Change:
     booked_at: datetime
     job_id: int = 0
     appointment_id: int = 0
+    call_id: str = ""
     stages: dict[str, datetime] = field(default_factory=dict)
 
     def seconds(self, stage: str) -> float | None:
@@ -182,6 +191,81 @@ def poll(engine: sa.Engine, twilio: httpx.Client, sim_env: dict, tenant: int, ch
     return "accepted" in change.stages
 
 
+MISSED_CALL_SQL = sa.text(
+    """
+    select
+        (select max(synced_at) from integrations.callrail_calls where id = :call) as synced,
+        (select min(emitted_at) from events.workflow_events
+            where event_type = 'call_missed' and payload -> 'call' ->> 'id' = :call) as emitted,
+        i.created_at as instance, i.status as instance_status, i.stop_reason,
+        o.created_at as queued, o.status, o.provider_id, o.last_error
+    from (select 1) as one
+    left join events.workflow_events e
+        on e.event_type = 'call_missed' and e.payload -> 'call' ->> 'id' = :call
+    left join automation.workflow_instances i
+        on i.definition_name = 'missed_call_text_back' and i.event_id = e.event_id
+    left join automation.outbox o on o.instance_id = i.id and o.channel = 'sms'
+    """
+)
+
+
+def poll_missed(engine: sa.Engine, twilio: httpx.Client, sim_env: dict, call: Change) -> bool:
+    """Fill in the stages a missed call reached; True once Twilio has accepted the text back."""
+    with engine.connect() as conn:
+        if conn.execute(sa.text("select to_regclass('events.workflow_events')")).scalar() is None:
+            return False
+        row = conn.execute(MISSED_CALL_SQL, {"call": call.call_id}).one()
+    for stage in ("synced", "emitted", "instance", "queued"):
+        if getattr(row, stage) is not None:
+            call.stages[stage] = getattr(row, stage)
+    if row.provider_id and "accepted" not in call.stages:
+        sid = sim_env["TWILIO_ACCOUNT_SID"]
+        message = twilio.get(f"/2010-04-01/Accounts/{sid}/Messages/{row.provider_id}.json").json()
+        call.stages["accepted"] = parsedate_to_datetime(message["date_created"])
+    if row.status in ("failed", "suppressed"):
+        raise RuntimeError(f"call {call.call_id}: {row.status} {row.last_error}")
+    if row.instance_status in ("stopped", "failed") and row.provider_id is None:
+        raise RuntimeError(
+            f"call {call.call_id}: workflow {row.instance_status}: {row.stop_reason}"
+        )
+    return "accepted" in call.stages
+
+
+def missed_calls(args, engine: sa.Engine, twilio: httpx.Client, sim_env: dict) -> list[Change]:
+    """Missed calls from new numbers at random gaps, each followed to the text accepted."""
+    rng = random.Random(args.seed + 1)
+    admin = httpx.Client(base_url=sim_env["CALLRAIL_API_URL"], timeout=10)
+    calls: list[Change] = []
+    pending: list[Change] = []
+    next_at = time.monotonic()
+    while len(calls) < args.missed_calls or pending:
+        if len(calls) < args.missed_calls and time.monotonic() >= next_at:
+            phone = f"+1602555{rng.randrange(2000, 9999):04d}"
+            answer = admin.post(
+                "/_admin/calls", json={"phone": phone, "voicemail": len(calls) % 2 == 0}
+            )
+            answer.raise_for_status()
+            call = Change(0, phone, datetime.now(UTC), call_id=answer.json()["id"])
+            calls.append(call)
+            pending.append(call)
+            next_at = time.monotonic() + rng.uniform(*args.gap)
+        for call in list(pending):
+            if poll_missed(engine, twilio, sim_env, call):
+                pending.remove(call)
+                print(
+                    f"missed call {calls.index(call) + 1:>2}: {call.phone} → SMS accepted after "
+                    f"{call.seconds('accepted'):5.1f} s",
+                    flush=True,
+                )
+            elif (datetime.now(UTC) - call.booked_at).total_seconds() > args.timeout:
+                raise RuntimeError(
+                    f"call {call.call_id}: no SMS after {args.timeout} s "
+                    f"(stages reached: {sorted(call.stages)})"
+                )
+        time.sleep(0.5)
+    return calls
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=20)
@@ -191,6 +275,8 @@ def main() -> int:
     parser.add_argument("--gap", type=float, nargs=2, default=(8.0, 20.0))
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--missed-calls", type=int, default=0)
+    parser.add_argument("--callrail-interval", type=int, default=20)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="pc-latency-"))
@@ -205,6 +291,7 @@ def main() -> int:
         PERFECT_CATCH_ENV_FILE=os.devnull,
         SCHEDULES_DEFAULT_ON="true",
         ST_EVENT_SYNC_INTERVAL_SECONDS=str(args.sync_interval),
+        CALLRAIL_EVENT_SYNC_INTERVAL_SECONDS=str(args.callrail_interval),
         MESSAGING_QUIET_HOURS_START="00:00",
         MESSAGING_QUIET_HOURS_END="00:00",
         PATH=os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
@@ -253,7 +340,9 @@ def main() -> int:
         )
         engine = get_engine(settings)
         tenant = settings.st_tenant_ids[0]
-        customers = texting_customers(engine, tenant, args.changes, args.seed)
+        customers = (
+            texting_customers(engine, tenant, args.changes, args.seed) if args.changes else []
+        )
         refs = reference_ids(engine, tenant)
         print("daemon started; letting the first ticks settle for 60 s", flush=True)
         time.sleep(60)
@@ -293,8 +382,13 @@ def main() -> int:
                             f"(stages reached: {sorted(change.stages)}); see {work}/daemon.log"
                         )
                 time.sleep(0.5)
-        report(changes)
-        report_lane_runs()
+        if changes:
+            report(changes)
+            report_lane_runs()
+        if args.missed_calls:
+            calls = missed_calls(args, engine, twilio, sim_env)
+            report(calls, what="missed call")
+            report_lane_runs("callrail_event_sync")
         return 0
     finally:
         for proc in reversed(processes):
@@ -326,7 +420,7 @@ def _stop(proc: subprocess.Popen) -> None:
             os.killpg(group, signal.SIGKILL)
 
 
-def report(changes: list[Change]) -> None:
+def report(changes: list[Change], what: str = "change") -> None:
     stages = ("synced", "emitted", "instance", "queued", "accepted")
     print("\nchange  " + "".join(f"{stage:>10}" for stage in stages))
     for n, change in enumerate(changes, 1):
@@ -339,18 +433,18 @@ def report(changes: list[Change]) -> None:
             print(f"{stage:<28}{statistics.median(values):8.1f}{max(values):8.1f}")
     latencies = sorted(c.seconds("accepted") or 0.0 for c in changes)
     print(
-        f"\nchange → SMS accepted, {len(latencies)} changes: median "
+        f"\n{what} → SMS accepted, {len(latencies)} of them: median "
         f"{statistics.median(latencies):.1f} s, worst {latencies[-1]:.1f} s (target < 60 s)"
     )
 
 
-def report_lane_runs() -> None:
+def report_lane_runs(job_name: str = "servicetitan_event_sync") -> None:
     """Where a fast-lane run spends its time: queued and launched (request → start), then each
     step, and the whole run (median and worst of the runs that finished)."""
     import dagster as dg
 
     with dg.DagsterInstance.get() as instance:
-        every = instance.get_run_records(dg.RunsFilter(job_name="servicetitan_event_sync"))
+        every = instance.get_run_records(dg.RunsFilter(job_name=job_name))
         statuses: dict[str, int] = {}
         for record in every:
             status = record.dagster_run.status.value

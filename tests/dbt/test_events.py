@@ -14,6 +14,9 @@ from perfect_catch.simulators.servicetitan.timefmt import format_date, parse_ins
 from perfect_catch.warehouse.event_types import EVENT_TYPES
 
 THRESHOLDS = (1, 7, 14, 30)
+#: The event types derived from ServiceTitan, whose ground truth is the ST simulator's records
+#: (`call_missed` comes from CallRail: tests/marketing/test_missed_call_text_back.py).
+ST_EVENT_TYPES = tuple(kind for kind in EVENT_TYPES if kind != "call_missed")
 Key = tuple[str, int, int | None]
 
 
@@ -166,7 +169,7 @@ def day(module_warehouse: Any) -> Day:
 
 def test_first_build_emits_history_as_backfill(day: Day) -> None:
     assert day.before == day.expected_before
-    assert all(by_type(day.expected_before)[kind] > 0 for kind in EVENT_TYPES)
+    assert all(by_type(day.expected_before)[kind] > 0 for kind in ST_EVENT_TYPES)
     history = [e for e in day.after if key_of(e) in day.before]
     assert {key_of(e) for e in history} == day.before != set()
     assert {(e["is_backfill"], e["payload"]["is_backfill"]) for e in history} == {(True, True)}
@@ -180,7 +183,7 @@ def test_a_business_day_fires_each_event_type_for_exactly_the_records_that_quali
     new_keys = {key_of(e) for e in new}
     assert new_keys == day.expected_after - day.expected_before
     counts = by_type(new_keys)
-    assert all(counts[kind] > 0 for kind in EVENT_TYPES), counts
+    assert all(counts[kind] > 0 for kind in ST_EVENT_TYPES), counts
     assert len(new) == len(new_keys)
 
 

@@ -55,6 +55,10 @@ EXPECTED = {
     "apply_cost_updates",
     "list_incidents",
     "explain_incident",
+    "marketing_attribution",
+    "lead_response_time",
+    "create_customer",
+    "update_customer_contacts",
 }
 ABSENT: set[str] = set()
 

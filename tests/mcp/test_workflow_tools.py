@@ -58,9 +58,9 @@ def test_workflow_tools(make_world) -> None:
 
     listed = world.ok("list_workflows")
     workflows = {w["name"]: w for w in listed["workflows"]}
-    assert listed["count"] == 8 and workflows["review_request"]["enabled"] is True
+    assert listed["count"] == 11 and workflows["review_request"]["enabled"] is True
     assert workflows["estimate_lost_agent"]["enabled"] is False
-    assert world.ok("list_workflows", {"include_disabled": False})["count"] == 7
+    assert world.ok("list_workflows", {"include_disabled": False})["count"] == 8
     assert workflows["review_request"]["trigger_event"] == "job_completed"
     assert workflows["review_request"]["instances"] == {"pending": 1}
     assert workflows["review_request"]["steps"][:2] == ["wait_2h", "sms_review"]

@@ -280,6 +280,20 @@ def _writes(st: StSession, check: Validation) -> None:
     )
     write("GET", "crm", f"customers/{customer_id}/notes", "customers/{id}/notes")
     write("POST", "crm", f"customers/{customer_id}/tags/77", "customers/{id}/tags/{tagTypeId}")
+    contact = write(
+        "POST",
+        "crm",
+        f"customers/{customer_id}/contacts",
+        "customers/{id}/contacts",
+        json={"type": "Phone", "value": "480-555-0143", "memo": "office"},
+    )
+    write(
+        "PATCH",
+        "crm",
+        f"customers/{customer_id}/contacts/{contact['id']}",
+        "customers/{id}/contacts/{contactId}",
+        json={"value": "480-555-0144"},
+    )
     day = "2026-05-04"
     job = write(
         "POST",

@@ -9,11 +9,10 @@ import pytest
 from pydantic import BaseModel
 
 from perfect_catch.tools.errors import ToolFailure, ToolInputError, UpstreamError
-from perfect_catch.tools.job_reading import WorkLine, keyword_lines
-from perfect_catch.tools.line_matching import match_line
 from perfect_catch.tools.lookup import normalize_phone
 from perfect_catch.tools.pricebook import Item, rank, words
 from perfect_catch.tools.registry import ToolSpec, all_tools, claude_tools, jsonable
+from perfect_catch.tools.work_clauses import clauses
 
 
 def _item(kind: str, id_: int, code: str, name: str, price: str) -> Item:
@@ -62,19 +61,28 @@ def test_rank_prefers_the_closest_item() -> None:
     assert rank(ITEMS, "roof shingles") == []
 
 
-def test_keyword_reading_of_a_description() -> None:
-    lines = keyword_lines("New variable speed pump, 2 skimmer baskets and a filter clean")
-    matched = [match_line(line, ITEMS) for line in lines]
-    picked = {m["item"]["code"]: m for m in matched if m["matched"]}
-    assert set(picked) == {"EQ-1", "MAT-1", "SVC-2"}
-    assert picked["MAT-1"]["quantity"] == 2 and picked["MAT-1"]["total"] == Decimal("121.32")
+def test_clause_reading_of_a_description() -> None:
+    read = clauses("New variable speed pump, 2 skimmer baskets and a filter clean")
+    assert [c.text for c in read] == [
+        "new variable speed pump",
+        "2 skimmer baskets",
+        "a filter clean",
+    ]
+    assert [c.quantity for c in read] == [1.0, 2.0, 1.0]
+    assert [c.intent for c in read] == ["install", "install", "work"]
 
 
-def test_a_claude_code_that_does_not_fit_the_words_loses_confidence() -> None:
-    fitting = match_line(WorkLine(work="filter clean", sku_code="SVC-2"), ITEMS)
-    odd = match_line(WorkLine(work="roof shingles", sku_code="SVC-2"), ITEMS)
-    assert fitting["confidence"] == 0.95
-    assert odd["matched"] and odd["confidence"] == 0.6
+def test_symptoms_declines_and_replaced_items_ask_for_nothing() -> None:
+    read = clauses(
+        "The breaker keeps tripping; customer declined the light. "
+        "Install a salt system instead of chlorine tabs, then a 50 amp circuit"
+    )
+    assert [(c.text, c.intent) for c in read] == [
+        ("the breaker keeps tripping", "none"),
+        ("install a salt system", "install"),
+        ("a 50 amp circuit", "install"),
+    ]
+    assert read[-1].quantity == 1.0
 
 
 def test_every_tool_has_a_model_facing_contract() -> None:

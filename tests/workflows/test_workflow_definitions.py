@@ -29,6 +29,9 @@ SHIPPED = {
     "estimate_sold_ghl",
     "install_job_ghl",
     "estimate_lost_agent",
+    "missed_call_text_back",
+    "booking_confirmation",
+    "invoice_email",
 }
 
 GOOD = """
@@ -58,6 +61,10 @@ def test_shipped_workflows_load() -> None:
     assert "deadline" in followup.steps[-1].body and "discount_percent" in followup.steps[-1].body
     assert loaded["review_request"].definition.max_messages == 2
     assert loaded["estimate_lost_agent"].definition.enabled is False
+    assert loaded["missed_call_text_back"].definition.trigger.event == "call_missed"
+    assert loaded["missed_call_text_back"].definition.enabled is True
+    for optional in ("booking_confirmation", "invoice_email"):
+        assert loaded[optional].definition.enabled is False
 
 
 def test_unknown_placeholder_fails_naming_workflow_step_and_placeholder(tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
 """How dbt's nodes appear in Dagster: keys, groups, lineage to the sync assets, automation.
 
-dbt sources are the raw tables the ServiceTitan assets load, so each source is given the key of
-the asset that writes it (`servicetitan/<entity>`; item tables belong to their parent entity's
-asset) and the UI shows ServiceTitan -> staging -> events/marts as one graph. Models are keyed
-by the schema they are written to (`staging`, `marts`, `events`).
+dbt sources are the raw tables the sync assets load, so each source is given the key of
+the asset that writes it (`servicetitan/<entity>`, item tables belonging to their parent
+entity's asset; `gohighlevel/<entity>`, `callrail/calls`) and the UI shows the syncs -> staging
+-> events/marts as one graph. Models are keyed by the schema they are written to (`staging`,
+`marts`, `events`).
 """
 
 from collections.abc import Mapping
@@ -30,6 +31,16 @@ SUPPLIER_TABLES = {
 }
 """Supplier tables: complete once the material map is rebuilt after the supplier assets."""
 SUPPLIER_SOURCE_KEY = dg.AssetKey(["suppliers", "material_vendor_map"])
+INTEGRATION_SOURCES: dict[tuple[str, str], dg.AssetKey] = {
+    ("integrations", "ghl_contacts"): dg.AssetKey(["gohighlevel", "contacts"]),
+    ("integrations", "ghl_opportunities"): dg.AssetKey(["gohighlevel", "opportunities"]),
+    ("integrations", "callrail_calls"): dg.AssetKey(["callrail", "calls"]),
+    ("automation", "outbox"): dg.AssetKey(["automation", "outbox"]),
+    ("integrations", "marketing_spend"): dg.AssetKey(["integrations", "marketing_spend"]),
+}
+"""(schema, table) of the other tables dbt reads -> their asset key: the GoHighLevel and
+CallRail syncs' assets, and tables the platform or the shop writes outside any asset (the
+outbox, the marketing spend), which the UI shows as external tables."""
 
 REBUILD_AFTER_SYNCS = dg.AutomationCondition.eager().without(
     ~dg.AutomationCondition.any_deps_missing()
@@ -96,6 +107,8 @@ class PerfectCatchDbtTranslator(DagsterDbtTranslator):
             key = (dbt_resource_props["schema"], dbt_resource_props["name"])
             if key in SUPPLIER_TABLES:
                 return SUPPLIER_SOURCE_KEY
+            if key in INTEGRATION_SOURCES:
+                return INTEGRATION_SOURCES[key]
             entity = TABLE_TO_ENTITY.get(key)
             if entity is None:
                 raise KeyError(f"dbt source {key[0]}.{key[1]} is not a table of any sync asset")

@@ -5,7 +5,9 @@ the script NAME: turn N of the conversation (N = assistant messages already in t
 answers with the script's Nth list of content blocks, and an exhausted script ends the turn.
 Without a marker, a script named after the first offered tool is followed (so a caller whose
 prompt the test does not control can still be scripted); otherwise the default applies: call the
-first offered tool with arguments built from its schema, then end with a short text. Built-in
+first offered tool with arguments built from its schema, then end with a short text. An estimate
+extraction (a tool of work lines with pricebook codes) is answered with the lines of the job
+(`extraction`), as Claude would. Built-in
 script `loop` calls the first tool forever, which is what a test of turn limits needs.
 """
 
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+
+from perfect_catch.simulators.anthropic.extraction import extract, is_extraction_tool
 
 API_KEY = "sk-ant-sim-perfect-catch"
 LOOP = "loop"
@@ -87,6 +91,10 @@ class AnthropicState:
                 calls = any(b["type"] == "tool_use" for b in blocks)
                 return blocks, "tool_use" if calls else "end_turn"
             return [{"type": "text", "text": "Done."}], "end_turn"
+        if turn == 0 and tools and is_extraction_tool(tools[0]):
+            lines = extract(request.get("messages") or [])
+            block = {**self._tool_use(number, tools[0]), "input": {"lines": lines}}
+            return [block], "tool_use"
         if turn == 0 and tools:
             return [
                 {"type": "text", "text": f"I will use {tools[0]['name']}."},

@@ -188,7 +188,25 @@ def build_callrail_app(state: CallRailState, faults: FaultInjector) -> Starlette
         except BadRequest as exc:
             return _json({"error": str(exc)}, 400)
 
-    return Starlette(routes=[Route("/v3/a/{account_id}/calls.json", calls, methods=["GET"])])
+    async def add_call(request: Request) -> Response:
+        """`POST /_admin/calls {"phone": ..., "answered": false, "voicemail": false}`: a call
+        that just ended, for tests and benchmarks of missed-call handling."""
+        body = await request.json()
+        if not isinstance(body, dict) or not str(body.get("phone") or "").strip():
+            return _json({"error": "phone is required"}, 400)
+        options = {
+            k: body[k]
+            for k in ("answered", "voicemail", "direction", "source", "first_call")
+            if k in body
+        }
+        return _json(state.add_call(str(body["phone"]), **options), 201)
+
+    return Starlette(
+        routes=[
+            Route("/v3/a/{account_id}/calls.json", calls, methods=["GET"]),
+            Route("/_admin/calls", add_call, methods=["POST"]),
+        ]
+    )
 
 
 __all__ = ["DEFAULT_FIELDS", "OPTIONAL_FIELDS", "build_callrail_app"]

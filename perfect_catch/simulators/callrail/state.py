@@ -155,6 +155,39 @@ class CallRailState:
     def ordered(self, descending: bool) -> list[dict[str, Any]]:
         return sorted(self.calls.values(), key=lambda c: (c["_start"], c["id"]), reverse=descending)
 
+    def add_call(
+        self,
+        phone: str,
+        *,
+        answered: bool = False,
+        voicemail: bool = False,
+        direction: str = "inbound",
+        when: datetime | None = None,
+        source: str = "Google Ads",
+        first_call: bool = True,
+    ) -> dict[str, Any]:
+        """A call that just happened (now, unless `when`), from `phone` (ten digits or E.164),
+        as CallRail lists it once the call ends."""
+        digits = "".join(ch for ch in phone if ch.isdigit())[-10:]
+        with self.lock:
+            index = self.call_count + len(self.calls) + 1
+            moment = when or datetime.now(UTC)
+            call = self._call(index, _bits(self.seed, index), digits, moment)
+            call.update(
+                answered=answered,
+                voicemail=voicemail and not answered,
+                direction=direction,
+                duration=call["duration"] if answered else 0,
+                call_type="inbound" if answered else ("voicemail" if voicemail else "missed"),
+                source=source,
+                source_name=source,
+                first_call=first_call,
+            )
+            if not answered:
+                call.update(recording=None, recording_duration=None, recording_player=None)
+            self.calls[call["id"]] = call
+            return {k: v for k, v in call.items() if not k.startswith("_")}
+
     def update_call(self, call_id: str, **changes: Any) -> dict[str, Any]:
         """Change a call after the fact (a recording arrives, a tag or lead status is set)."""
         with self.lock:

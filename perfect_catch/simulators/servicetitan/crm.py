@@ -226,3 +226,58 @@ def tag_customer(m: TenantWriter, customer_id: int, tag_type_id: int) -> Record:
         tags.append(tag_type_id)
         m.touch("customers", customer_id, {"tagTypeIds": tags})
     return {"customerId": customer_id, "tagTypeIds": tags}
+
+
+def _contact_view(record: Record) -> Record:
+    """A contact as `CustomerContactResponse` shows it."""
+    keys = ("id", "type", "value", "memo", "phoneSettings", "modifiedOn", "createdOn")
+    return {key: record.get(key) for key in keys} | {"preferences": record.get("preferences")}
+
+
+def add_customer_contact(m: TenantWriter, customer_id: int, body: dict[str, Any]) -> Record:
+    """POST crm/customers/{id}/contacts: a `CreateCustomerContactRequest` (type, value, memo;
+    nothing else) becomes a contact of the customer."""
+    unknown = sorted(set(body) - {"type", "value", "memo"})
+    if unknown:
+        raise invalid(unknown[0], f"Could not find member '{unknown[0]}' on object.")
+    customer = m.require("customers", customer_id)
+    contact = _contacts([body], "request")[0]
+    return _contact_view(_customer_contact(m, customer, contact))
+
+
+def update_customer_contact(
+    m: TenantWriter, customer_id: int, contact_id: int, body: dict[str, Any]
+) -> Record:
+    """PATCH crm/customers/{id}/contacts/{contactId}: an `UpdateCustomerContactRequest` changes
+    the type, value, memo or preferences of one contact of the customer."""
+    unknown = sorted(set(body) - {"type", "value", "memo", "preferences"})
+    if unknown:
+        raise invalid(unknown[0], f"Could not find member '{unknown[0]}' on object.")
+    m.require("customers", customer_id)
+    current = m.require("customer-contacts", contact_id)
+    if current.get("customerId") != customer_id:
+        raise invalid(
+            "contactId", f"Contact {contact_id} does not belong to customer {customer_id}."
+        )
+    merged = {
+        "type": body.get("type", current["type"]),
+        "value": body.get("value", current["value"]),
+        "memo": body.get("memo", current.get("memo")),
+    }
+    checked = _contacts([merged], "request")[0]
+    changes: Record = dict(checked)
+    if checked["type"] in ("Phone", "MobilePhone"):
+        settings = dict(current.get("phoneSettings") or {})
+        changes["phoneSettings"] = {
+            "phoneNumber": phone_digits(checked["value"]),
+            "doNotText": bool(settings.get("doNotText")),
+        }
+    else:
+        changes["phoneSettings"] = dict(NO_PHONE_SETTINGS)
+    preferences = body.get("preferences")
+    if preferences is not None:
+        if not isinstance(preferences, dict):
+            raise invalid("preferences", "preferences must be an object.")
+        changes["preferences"] = {**(current.get("preferences") or {}), **preferences}
+    m.touch("customer-contacts", contact_id, changes)
+    return _contact_view(m.require("customer-contacts", contact_id))

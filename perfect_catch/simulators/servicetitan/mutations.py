@@ -125,6 +125,16 @@ class Mutator(TenantWriter):
         """POST crm/v2/tenant/{t}/customers."""
         return crm.create_customer(self, body)
 
+    def add_customer_contact(self, customer_id: int, body: dict[str, Any]) -> Record:
+        """POST crm/v2/tenant/{t}/customers/{id}/contacts."""
+        return crm.add_customer_contact(self, customer_id, body)
+
+    def update_customer_contact(
+        self, customer_id: int, contact_id: int, body: dict[str, Any]
+    ) -> Record:
+        """PATCH crm/v2/tenant/{t}/customers/{id}/contacts/{contactId}."""
+        return crm.update_customer_contact(self, customer_id, contact_id, body)
+
     def tag_customer(self, customer_id: int, tag_type_id: int) -> Record:
         return crm.tag_customer(self, customer_id, tag_type_id)
 

@@ -428,6 +428,20 @@ WRITE_ROUTES: list[tuple[str, str, Handler]] = [
         _write(lambda s, st, m, b: _mutator(s, st).unassign_technicians(b)),
     ),
     ("POST", "crm/customers", _write(lambda s, st, m, b: _mutator(s, st).create_customer(b))),
+    (
+        "POST",
+        "crm/customers/{id}/contacts",
+        _write(lambda s, st, m, b: _mutator(s, st).add_customer_contact(int(m["id"]), b)),
+    ),
+    (
+        "PATCH",
+        "crm/customers/{id}/contacts/{contactId}",
+        _write(
+            lambda s, st, m, b: _mutator(s, st).update_customer_contact(
+                int(m["id"]), int(m["contactId"]), b
+            )
+        ),
+    ),
     ("PATCH", "pricebook/services/{id}", _update_sku("services")),
     ("PATCH", "pricebook/materials/{id}", _update_sku("materials")),
     ("PATCH", "pricebook/equipment/{id}", _update_sku("equipment")),
