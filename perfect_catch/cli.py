@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import text as sa_text
 
+from perfect_catch.instance_cli import instance_app
 from perfect_catch.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ workflows_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(workflows_app, name="workflows")
+app.add_typer(instance_app, name="instance")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -166,12 +168,13 @@ def simulate(
 def workflows_list(ctx: typer.Context) -> None:
     """List the workflow definitions with their trigger, version and whether they are on."""
     from perfect_catch.warehouse.engine import get_engine
-    from perfect_catch.workflows.passes import sync_from_files
+    from perfect_catch.workflows.definitions import sync_definitions
 
     settings = _settings(ctx)
+    loaded = _workflow_files(settings)
     _require_current_schema(settings)
     engine = get_engine(settings)
-    sync_from_files(engine, settings)
+    sync_definitions(engine, loaded)
     with engine.connect() as conn:
         rows = conn.execute(
             sa_text(
@@ -184,15 +187,30 @@ def workflows_list(ctx: typer.Context) -> None:
         typer.echo(f"{state}  {row.name:<32} {row.event_type:<22} {row.version}")
 
 
+def _workflow_files(settings: Settings) -> list:
+    """The definitions of WORKFLOWS_DIR, read before the database is touched; an invalid,
+    missing or empty folder ends the command with the error naming it."""
+    from perfect_catch.workflows.definitions import WorkflowDefinitionError, load_definitions
+
+    try:
+        return load_definitions(settings.workflows.workflows_dir)
+    except WorkflowDefinitionError as error:
+        raise _fail(str(error)) from None
+
+
 def _set_workflow(ctx: typer.Context, name: str, enabled: bool) -> None:
     from perfect_catch.warehouse.engine import get_engine
-    from perfect_catch.workflows.definitions import WorkflowNotFoundError, set_enabled
-    from perfect_catch.workflows.passes import sync_from_files
+    from perfect_catch.workflows.definitions import (
+        WorkflowNotFoundError,
+        set_enabled,
+        sync_definitions,
+    )
 
     settings = _settings(ctx)
+    loaded = _workflow_files(settings)
     _require_current_schema(settings)
     engine = get_engine(settings)
-    sync_from_files(engine, settings)
+    sync_definitions(engine, loaded)
     try:
         set_enabled(engine, name, enabled)
     except WorkflowNotFoundError as error:
@@ -324,11 +342,21 @@ def mcp(
         bool, typer.Option(help="Serve streamable HTTP on /mcp instead of stdio.")
     ] = False,
     port: Annotated[int, typer.Option(help="Port of the HTTP transport.")] = 8765,
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address of the HTTP transport; off loopback MCP_HTTP_TOKEN is required."
+        ),
+    ] = "127.0.0.1",
 ) -> None:
-    """Run the MCP server (stdio by default, as Claude Desktop and Claude Code start it)."""
+    """Run the MCP server (stdio by default, as Claude Desktop and Claude Code start it; with
+    --http, streamable HTTP on /mcp behind the MCP_HTTP_TOKEN bearer token)."""
     from mcp_server.server import run
 
-    run(transport="http" if http else "stdio", port=port, settings=_settings(ctx))
+    try:
+        run(transport="http" if http else "stdio", host=host, port=port, settings=_settings(ctx))
+    except ValueError as error:
+        raise _fail(str(error)) from None
 
 
 dbt_app = typer.Typer(

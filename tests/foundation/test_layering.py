@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: part of a lower layer; nothing else.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"settings", "streaming"}),
+    frozenset({"tenants"}),
     frozenset({"phones"}),
     frozenset({"connectors"}),
     frozenset({"warehouse"}),
@@ -25,7 +26,9 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"tools"}),
     frozenset({"workflows"}),
     frozenset({"monitoring", "defs", "webhooks", "instance"}),
-    frozenset({"cli", "demo", "run_once", "sync_cli", "definitions", "mcp_server"}),
+    frozenset(
+        {"cli", "demo", "run_once", "sync_cli", "definitions", "mcp_server", "instance_cli"}
+    ),
 )
 #: Parts that stand outside the layers: they import only themselves, and only the top layer (the
 #: commands that start them) imports them.
