@@ -39,6 +39,8 @@ DAGSTER_DATABASE = "dagster"
 def _ensure_database(url: str, name: str) -> str:
     """Create database `name` on the server of `url` if missing; return a URL to it."""
     server = sa.make_url(url).set(drivername="postgresql+psycopg")
+    if server.database == name:  # connect to the maintenance database to create this one
+        server = server.set(database="postgres")
     engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
@@ -50,6 +52,10 @@ def _ensure_database(url: str, name: str) -> str:
     finally:
         engine.dispose()
     return server.set(database=name).render_as_string(hide_password=False)
+
+
+#: For deployments (`perfect-catch instance setup`): Dagster's storage database, created.
+ensure_database = _ensure_database
 
 
 def storage_url(settings: Settings) -> str:

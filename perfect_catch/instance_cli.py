@@ -9,6 +9,7 @@ Each step is idempotent.
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -36,7 +37,14 @@ def setup(
     concurrency pool limit and register the configured tenants. Safe to run again."""
     import dagster as dg
 
-    from perfect_catch.instance import apply_pool_limits, register_tenants
+    import sqlalchemy as sa
+
+    from perfect_catch.instance import (
+        DAGSTER_DATABASE,
+        apply_pool_limits,
+        ensure_database,
+        register_tenants,
+    )
 
     try:
         settings = load_settings()
@@ -49,6 +57,12 @@ def setup(
         engine = get_engine(settings)
         migrate.upgrade(engine)
         typer.echo(f"warehouse at {migrate.current_revision(engine)}")
+    storage = os.environ.get("DAGSTER_DATABASE_URL")
+    if storage:
+        # Dagster's storage keeps its own Alembic history: it needs a database of its own.
+        database = sa.make_url(storage).database or DAGSTER_DATABASE
+        ensure_database(storage, database)
+        typer.echo(f"dagster storage database {database}")
     try:
         instance = dg.DagsterInstance.get()
     except dg.DagsterInvariantViolationError as error:
