@@ -36,7 +36,6 @@ def setup(
     """Apply the warehouse migrations, create or upgrade Dagster's storage, set every
     concurrency pool limit and register the configured tenants. Safe to run again."""
     import dagster as dg
-
     import sqlalchemy as sa
 
     from perfect_catch.instance import (
