@@ -6,7 +6,6 @@ Configuration errors end the command with one line naming the variable, never a 
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -467,12 +466,13 @@ def ui(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
 ) -> None:
-    """Start the Dagster UI and daemon (schedules, sensors, run queue) on this project."""
-    from perfect_catch.demo import dagster_dev_command, dagster_env
+    """Start the Dagster code server, UI and daemon (schedules, sensors, run queue) on this
+    project; Ctrl-C or SIGTERM stops all of them."""
+    from perfect_catch.demo import serve_dagster
     from perfect_catch.instance import ensure_instance
 
     home = ensure_instance(_settings(ctx))
-    raise typer.Exit(subprocess.call(dagster_dev_command(port), env=dagster_env(home)))
+    raise typer.Exit(serve_dagster(home, port))
 
 
 @app.command()
