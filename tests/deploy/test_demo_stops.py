@@ -6,11 +6,14 @@ same home starts cleanly and stops on SIGTERM alike. Its first load is recorded 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -93,8 +96,18 @@ def _first_load_runs(home: Path) -> list[str]:
         return [record.dagster_run.status.value for record in records]
 
 
-def test_the_demo_stops_on_ctrl_c_and_sigterm_leaving_no_process(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+@pytest.fixture
+def home() -> Iterator[Path]:
+    """A PERFECT_CATCH_HOME the embedded server's own user can enter (not pytest's tmp_path,
+    whose parents are private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="pc-demo-test-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_demo_stops_on_ctrl_c_and_sigterm_leaving_no_process(
+    home: Path, tmp_path: Path
+) -> None:
     process, _ = _start(home, tmp_path / "first.log")
     children = [p.pid for p in _session(process.pid) if p.pid != process.pid]
     assert len(children) >= 3  # code server, webserver, daemon (and their helpers)
