@@ -211,8 +211,13 @@ def run_dagster(
     processes: dict[str, subprocess.Popen] = {}
     env = dagster_env(home)
     try:
-        for name, command in dagster_commands(home, port).items():
+        commands = dagster_commands(home, port)
+        for name, command in commands.items():
             processes[name] = subprocess.Popen(command, env=env, process_group=0)
+            if name == "code server":  # the UI and the daemon start once it answers
+                grpc_port = int(command[command.index("-p") + 1])
+                if not _wait_for_code_server(grpc_port, processes[name], stop):
+                    return 0 if stop.is_set() else 1
         while not stop.wait(0.5):
             ended = {name: p.returncode for name, p in processes.items() if p.poll() is not None}
             if ended:
@@ -222,6 +227,21 @@ def run_dagster(
     finally:
         console.print("[bold]stopping[/bold] Dagster (code server, webserver, daemon, runs)")
         stop_process_groups(list(processes.values()), STOP_GRACE_SECONDS)
+
+
+def _wait_for_code_server(grpc_port: int, process: subprocess.Popen, stop: threading.Event) -> bool:
+    """Whether the code server answered its gRPC health check before it exited or `stop`."""
+    from dagster._grpc.client import DagsterGrpcClient
+
+    client = DagsterGrpcClient(port=grpc_port, host="127.0.0.1")
+    while process.poll() is None and not stop.is_set():
+        try:
+            if client.health_check_query() == "SERVING":
+                return True
+        except Exception:  # not listening yet: what a health check before start answers
+            pass
+        stop.wait(0.5)
+    return False
 
 
 def serve_dagster(home: Path, port: int) -> int:
