@@ -87,6 +87,8 @@ def run_demo(
             if started_database:
                 stop_server(settings.home)
                 console.print("[bold]embedded PostgreSQL[/bold] stopped")
+            if stop.at is not None:
+                console.print(f"stopped {time.monotonic() - stop.at:.1f} s after the signal")
 
 
 class Shutdown(threading.Event):
@@ -95,6 +97,8 @@ class Shutdown(threading.Event):
     it also interrupts what the demo is doing, which a second signal always does."""
 
     graceful = False
+    #: When the first signal arrived (monotonic seconds), to say how long stopping took.
+    at: float | None = None
 
 
 @contextmanager
@@ -103,6 +107,8 @@ def _stop_on_signals(stop: Shutdown) -> Iterator[None]:
 
     def handler(signum: int, frame: object) -> None:
         again = stop.is_set()
+        if not again:
+            stop.at = time.monotonic()
         stop.set()
         if again or not stop.graceful:
             raise KeyboardInterrupt
