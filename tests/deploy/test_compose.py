@@ -4,6 +4,7 @@ uses against what the image and the project hold."""
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import json
 import re
@@ -88,24 +89,28 @@ def _cli_accepts(argv: list[str]) -> None:
         assert option in help_text, f"perfect-catch {' '.join(path)} has no {option}"
 
 
+@functools.cache
+def _help(argv: tuple[str, ...]) -> str | None:
+    """`argv --help`, or None when that is not a command."""
+    result = subprocess.run([*argv, "--help"], capture_output=True, text=True)
+    return result.stdout if result.returncode == 0 else None
+
+
 def _dagster_accepts(argv: list[str]) -> None:
     executable = BIN / argv[0]
     assert executable.exists(), f"{argv[0]} is not installed with the project"
-    words = [w for w in argv[1:] if not w.startswith("-")]
-    sub: list[str] = []
-    for word in words:
-        probe = subprocess.run(
-            [str(executable), *sub, word, "--help"], capture_output=True, text=True
-        )
-        if probe.returncode != 0:
+    path: tuple[str, ...] = (str(executable),)
+    help_text = _help(path) or ""
+    for word in argv[1:]:
+        # A subcommand (listed or hidden, like `dagster api`) has a help of its own; an argument
+        # of a command just repeats the command's.
+        sub = _help((*path, word)) if not word.startswith("-") else None
+        if sub is None or sub == help_text:
             break
-        sub.append(word)
-    help_text = subprocess.run(
-        [str(executable), *sub, "--help"], capture_output=True, text=True, check=True
-    ).stdout
+        path, help_text = (*path, word), sub
     for option in (w for w in argv[1:] if w.startswith("-")):
         assert re.search(rf"(^|[\s,]){re.escape(option)}\b", help_text), (
-            f"{' '.join([argv[0], *sub])} has no {option}"
+            f"{' '.join([argv[0], *path[1:]])} has no {option}"
         )
 
 
