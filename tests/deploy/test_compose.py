@@ -123,6 +123,7 @@ def _every_command() -> list[list[str]]:
     return commands
 
 
+@pytest.mark.timeout(900)  # a few `dagster ... --help` processes, seconds each on a busy machine
 def test_every_command_exists_in_the_image_with_its_options() -> None:
     for argv in _every_command():
         if argv[0] == "perfect-catch":
