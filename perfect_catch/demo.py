@@ -31,7 +31,7 @@ from perfect_catch.settings import Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: Seconds the Dagster processes get to stop on SIGTERM before they are killed.
-STOP_GRACE_SECONDS = 6.0
+STOP_GRACE_SECONDS = 4.0
 CODE_LOCATION = "perfect_catch"
 
 
@@ -84,6 +84,7 @@ def run_demo(
             return 0
         finally:
             stop.set()
+            _stop_children()
             if started_database:
                 stop_server(settings.home)
                 console.print("[bold]embedded PostgreSQL[/bold] stopped")
@@ -120,6 +121,21 @@ def _stop_on_signals(stop: Shutdown) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _stop_children(grace: float = 1.0) -> None:
+    """End what this process still has running (the first load's log watchers, helpers of the
+    libraries it used): they would otherwise linger for seconds after the demo is gone."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with suppress(psutil.NoSuchProcess):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=grace)
+    for child in alive:
+        with suppress(psutil.NoSuchProcess):
+            child.kill()
 
 
 def first_load(home: Path, console: Console, stop: threading.Event | None = None) -> bool:
