@@ -491,9 +491,9 @@ def demo(
     While it runs, the ServiceTitan simulator lives through a business day every
     --day-seconds, so syncs, dbt builds and sensors have changes to pick up.
     """
-    from perfect_catch.demo import run_demo
+    from perfect_catch.demo import exit_at_once, run_demo
 
-    raise typer.Exit(
+    exit_at_once(
         run_demo(
             _settings(ctx),
             port=port,

@@ -123,6 +123,15 @@ def _stop_on_signals(stop: Shutdown) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def exit_at_once(code: int) -> None:
+    """End the demo's process now. Everything it started is stopped by the time `run_demo`
+    returns; the interpreter's own shutdown would then wait several seconds on library threads
+    (gRPC channels, the first load's log capture) that hold nothing of value."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _stop_children(grace: float = 1.0) -> None:
     """End what this process still has running (the first load's log watchers, helpers of the
     libraries it used): they would otherwise linger for seconds after the demo is gone."""
