@@ -142,6 +142,9 @@ def run(
     if transport == "stdio":
         server.run("stdio")
     elif transport == "http":
-        server.run("streamable-http", host=host, port=port)
+        from mcp_server.http import serve_http
+
+        token = (settings or get_settings()).mcp_http_token.get_secret_value()
+        serve_http(server, host=host, port=port, token=token)
     else:
         raise ValueError(f"unknown transport {transport!r}; use 'stdio' or 'http'")

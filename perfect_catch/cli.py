@@ -6,7 +6,6 @@ Configuration errors end the command with one line naming the variable, never a 
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +14,7 @@ import typer
 from sqlalchemy import text as sa_text
 
 from perfect_catch.health_cli import health as health_command
+from perfect_catch.instance_cli import instance_app
 from perfect_catch.outbox_cli import outbox_app
 from perfect_catch.settings import Settings, SettingsError, load_settings
 from perfect_catch.suppliers_cli import app as suppliers_app
@@ -39,6 +39,7 @@ app.add_typer(workflows_app, name="workflows")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(suppliers_app, name="suppliers")
 app.command("health")(health_command)
+app.add_typer(instance_app, name="instance")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -172,12 +173,13 @@ def simulate(
 def workflows_list(ctx: typer.Context) -> None:
     """List the workflow definitions with their trigger, version and whether they are on."""
     from perfect_catch.warehouse.engine import get_engine
-    from perfect_catch.workflows.passes import sync_from_files
+    from perfect_catch.workflows.definitions import sync_definitions
 
     settings = _settings(ctx)
+    loaded = _workflow_files(settings)
     _require_current_schema(settings)
     engine = get_engine(settings)
-    sync_from_files(engine, settings)
+    sync_definitions(engine, loaded)
     with engine.connect() as conn:
         rows = conn.execute(
             sa_text(
@@ -190,15 +192,30 @@ def workflows_list(ctx: typer.Context) -> None:
         typer.echo(f"{state}  {row.name:<32} {row.event_type:<22} {row.version}")
 
 
+def _workflow_files(settings: Settings) -> list:
+    """The definitions of WORKFLOWS_DIR, read before the database is touched; an invalid,
+    missing or empty folder ends the command with the error naming it."""
+    from perfect_catch.workflows.definitions import WorkflowDefinitionError, load_definitions
+
+    try:
+        return load_definitions(settings.workflows.workflows_dir)
+    except WorkflowDefinitionError as error:
+        raise _fail(str(error)) from None
+
+
 def _set_workflow(ctx: typer.Context, name: str, enabled: bool) -> None:
     from perfect_catch.warehouse.engine import get_engine
-    from perfect_catch.workflows.definitions import WorkflowNotFoundError, set_enabled
-    from perfect_catch.workflows.passes import sync_from_files
+    from perfect_catch.workflows.definitions import (
+        WorkflowNotFoundError,
+        set_enabled,
+        sync_definitions,
+    )
 
     settings = _settings(ctx)
+    loaded = _workflow_files(settings)
     _require_current_schema(settings)
     engine = get_engine(settings)
-    sync_from_files(engine, settings)
+    sync_definitions(engine, loaded)
     try:
         set_enabled(engine, name, enabled)
     except WorkflowNotFoundError as error:
@@ -330,11 +347,21 @@ def mcp(
         bool, typer.Option(help="Serve streamable HTTP on /mcp instead of stdio.")
     ] = False,
     port: Annotated[int, typer.Option(help="Port of the HTTP transport.")] = 8765,
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address of the HTTP transport; off loopback MCP_HTTP_TOKEN is required."
+        ),
+    ] = "127.0.0.1",
 ) -> None:
-    """Run the MCP server (stdio by default, as Claude Desktop and Claude Code start it)."""
+    """Run the MCP server (stdio by default, as Claude Desktop and Claude Code start it; with
+    --http, streamable HTTP on /mcp behind the MCP_HTTP_TOKEN bearer token)."""
     from mcp_server.server import run
 
-    run(transport="http" if http else "stdio", port=port, settings=_settings(ctx))
+    try:
+        run(transport="http" if http else "stdio", host=host, port=port, settings=_settings(ctx))
+    except ValueError as error:
+        raise _fail(str(error)) from None
 
 
 dbt_app = typer.Typer(
@@ -445,12 +472,13 @@ def ui(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
 ) -> None:
-    """Start the Dagster UI and daemon (schedules, sensors, run queue) on this project."""
-    from perfect_catch.demo import dagster_dev_command, dagster_env
+    """Start the Dagster code server, UI and daemon (schedules, sensors, run queue) on this
+    project; Ctrl-C or SIGTERM stops all of them."""
+    from perfect_catch.demo import serve_dagster
     from perfect_catch.instance import ensure_instance
 
     home = ensure_instance(_settings(ctx))
-    raise typer.Exit(subprocess.call(dagster_dev_command(port), env=dagster_env(home)))
+    raise typer.Exit(serve_dagster(home, port))
 
 
 @app.command()
@@ -469,9 +497,9 @@ def demo(
     While it runs, the ServiceTitan simulator lives through a business day every
     --day-seconds, so syncs, dbt builds and sensors have changes to pick up.
     """
-    from perfect_catch.demo import run_demo
+    from perfect_catch.demo import exit_at_once, run_demo
 
-    raise typer.Exit(
+    exit_at_once(
         run_demo(
             _settings(ctx),
             port=port,

@@ -7,11 +7,18 @@ steps themselves and put tens of seconds between a ServiceTitan change and the w
 starts.
 """
 
+import warnings
 from pathlib import Path
 
 import dagster as dg
 
 import perfect_catch.defs
+
+# Dagster 1.13 passes `owners` itself whenever it binds a sensor to its jobs, and warns every
+# process that loads these definitions that the parameter is in beta; no sensor here sets it.
+warnings.filterwarnings(
+    "ignore", message="Parameter `owners` of initializer `SensorDefinition", category=dg.BetaWarning
+)
 
 
 @dg.definitions

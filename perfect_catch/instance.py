@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
+from dagster import DagsterInstance
 
 from perfect_catch.settings import Settings
 from perfect_catch.warehouse.engine import base_url
@@ -42,6 +43,8 @@ DAGSTER_DATABASE = "dagster"
 def _ensure_database(url: str, name: str) -> str:
     """Create database `name` on the server of `url` if missing; return a URL to it."""
     server = sa.make_url(url).set(drivername="postgresql+psycopg")
+    if server.database == name:  # connect to the maintenance database to create this one
+        server = server.set(database="postgres")
     engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
@@ -53,6 +56,10 @@ def _ensure_database(url: str, name: str) -> str:
     finally:
         engine.dispose()
     return server.set(database=name).render_as_string(hide_password=False)
+
+
+#: For deployments (`perfect-catch instance setup`): Dagster's storage database, created.
+ensure_database = _ensure_database
 
 
 def storage_url(settings: Settings) -> str:
@@ -119,12 +126,31 @@ def ensure_instance(settings: Settings) -> Path:
         config_path.chmod(0o600)  # it holds the storage URL, which may carry a password
     os.environ["DAGSTER_HOME"] = str(home)
     _set_pool_limits(home)
+    with DagsterInstance.from_config(str(home)) as instance:
+        register_tenants(instance, settings)
     return home
 
 
 def _set_pool_limits(home: Path) -> None:
-    from dagster import DagsterInstance
-
     with DagsterInstance.from_config(str(home)) as instance:
-        for pool, limit in API_POOLS.items():
-            instance.event_log_storage.set_concurrency_slots(pool, limit)
+        apply_pool_limits(instance)
+
+
+def apply_pool_limits(instance: DagsterInstance) -> dict[str, int]:
+    """Set every pool of `API_POOLS` to its limit (idempotent: setting a limit twice is a
+    no-op); a deployment runs this once per release (`perfect-catch instance setup`)."""
+    for pool, limit in API_POOLS.items():
+        instance.event_log_storage.set_concurrency_slots(pool, limit)
+    return dict(API_POOLS)
+
+
+def register_tenants(instance: DagsterInstance, settings: Settings) -> list[str]:
+    """Add the configured tenants to the dynamic tenant partitions (the tenants sensor keeps
+    them up to date after); returns those added."""
+    from perfect_catch.tenants import TENANT_PARTITIONS, configured_tenant_ids
+
+    known = set(instance.get_dynamic_partitions(TENANT_PARTITIONS))
+    new = [str(t) for t in configured_tenant_ids(settings) if str(t) not in known]
+    if new:
+        instance.add_dynamic_partitions(TENANT_PARTITIONS, new)
+    return new

@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, cast, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -472,6 +480,23 @@ class Settings(BaseSettings):
     st_tenant_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, description="Comma-separated ServiceTitan tenant ids to sync."
     )
+    st_tenants: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated ServiceTitan tenant ids, each with its own credentials in "
+        "ST_<ID>_CLIENT_ID, ST_<ID>_CLIENT_SECRET and optionally ST_<ID>_APP_KEY (a tenant "
+        "without them uses the shared ST_CLIENT_ID/ST_CLIENT_SECRET/ST_APP_KEY). Added to "
+        "ST_TENANT_IDS.",
+    )
+    st_tenants_file: Path | None = Field(
+        None,
+        description="YAML file of tenants (`tenants: [{id, client_id, client_secret, app_key}]`), "
+        "read again by the tenants sensor: a tenant added to it is synced without a restart.",
+    )
+    st_tenant_secret_prefix: str = Field(
+        "",
+        description="On Kubernetes: a tenant's runs load the Secret named this prefix plus the "
+        "tenant id (holding its ST_<ID>_* variables) and no other tenant's. Empty: off.",
+    )
     st_timezone: str = Field(
         "America/New_York", description="The tenant's timezone: daily full refresh runs at 02:00."
     )
@@ -528,6 +553,12 @@ class Settings(BaseSettings):
     )
     anthropic_model: str = Field("claude-sonnet-5", description="Model used by agent steps.")
 
+    mcp_http_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token every request to the MCP server over HTTP must carry "
+        "(`perfect-catch mcp --http`); required when it listens beyond 127.0.0.1.",
+    )
+
     schedules_default_on: bool = Field(
         False, description="Start schedules and sensors switched on (the demo does)."
     )
@@ -565,10 +596,17 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
-    @field_validator("st_tenant_ids", mode="before")
+    @field_validator("st_tenant_ids", "st_tenants", mode="before")
     @classmethod
     def _tenant_ids(cls, value: object) -> object:
         return _split_csv(value)
+
+    @model_validator(mode="after")
+    def _all_tenants(self) -> Settings:
+        """ST_TENANTS adds to ST_TENANT_IDS, so every reader of `st_tenant_ids` sees them."""
+        if self.st_tenants:
+            self.st_tenant_ids = list(dict.fromkeys([*self.st_tenant_ids, *self.st_tenants]))
+        return self
 
     @field_validator("st_timezone")
     @classmethod

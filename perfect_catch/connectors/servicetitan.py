@@ -152,13 +152,17 @@ class ServiceTitanClient(ApiClient):
     def from_settings(
         cls, settings: Settings, tenant_id: int | str, **options: Any
     ) -> ServiceTitanClient:
-        """A client configured from `Settings` (ST_* and HTTP_* variables)."""
+        """A client configured from `Settings` (ST_* and HTTP_* variables), on the tenant's own
+        credentials when it has some (`perfect_catch.tenants`)."""
+        from perfect_catch.tenants import credentials_for
+
+        own = credentials_for(int(tenant_id), settings)
         return cls(
             settings.st_api_url,
             settings.st_auth_url,
-            settings.st_client_id,
-            settings.st_client_secret.get_secret_value(),
-            settings.st_app_key.get_secret_value(),
+            own.client_id,
+            own.client_secret.get_secret_value(),
+            own.app_key.get_secret_value(),
             tenant_id,
             timeout=settings.http_timeout_seconds,
             max_retries=settings.http_max_retries,

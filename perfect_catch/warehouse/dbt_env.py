@@ -16,8 +16,12 @@ from sqlalchemy.engine import make_url
 
 from perfect_catch.settings import Settings
 
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-"""The dbt project shipped with the platform (`dbt_project/` at the repository root)."""
+PROJECT_DIR = Path(
+    os.environ.get("DBT_PROJECT_DIR") or Path(__file__).resolve().parents[2] / "dbt_project"
+)
+"""The dbt project shipped with the platform (`dbt_project/` at the repository root); an
+installed, non-editable package (the container image) finds it at `DBT_PROJECT_DIR`, the
+variable dbt itself reads for its project folder."""
 
 ENV_NAMES = ("PC_DBT_HOST", "PC_DBT_PORT", "PC_DBT_USER", "PC_DBT_PASSWORD", "PC_DBT_DBNAME")
 

@@ -392,8 +392,23 @@ def load_file(path: Path) -> LoadedWorkflow:
 
 
 def load_definitions(folder: Path) -> list[LoadedWorkflow]:
-    """Every `*.yaml` workflow in `folder`, validated; names must be unique."""
-    loaded = [load_file(path) for path in sorted(folder.glob("*.yaml"))]
+    """Every `*.yaml` workflow in `folder`, validated; names must be unique.
+
+    A missing folder, or one without a definition, is refused rather than read as "no
+    workflows": mirrored into the table, that would mark every workflow removed, silently (a
+    WORKFLOWS_DIR copied from another machine, or a volume not mounted)."""
+    if not folder.is_dir():
+        raise WorkflowDefinitionError(
+            f"WORKFLOWS_DIR {folder} does not exist or is not a folder; unset WORKFLOWS_DIR to "
+            "use the workflows shipped with the package"
+        )
+    paths = sorted(folder.glob("*.yaml"))
+    if not paths:
+        raise WorkflowDefinitionError(
+            f"WORKFLOWS_DIR {folder} holds no workflow definition (*.yaml); refusing to treat "
+            "that as every workflow deleted (unset WORKFLOWS_DIR to use the shipped ones)"
+        )
+    loaded = [load_file(path) for path in paths]
     by_name: dict[str, str] = {}
     for item in loaded:
         if item.name in by_name:

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: part of a lower layer; nothing else.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"settings", "streaming"}),
+    frozenset({"tenants"}),
     frozenset({"phones"}),
     frozenset({"connectors"}),
     frozenset({"warehouse"}),
@@ -36,6 +37,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "health_cli",
             "outbox_cli",
             "suppliers_cli",
+            "instance_cli",
             "definitions",
             "mcp_server",
         }

@@ -49,6 +49,15 @@ def test_materializing_an_entity_syncs_it_and_reports_metadata(
     assert metadata["inserted"].value == truth
     assert metadata["api_calls"].value >= 2  # token + at least one page
     assert metadata["rejected"].value == 0
+    # "Row count" is rows in the table; what this run wrote has its own name.
+    assert metadata["records_synced_this_run"].value == truth
+    assert metadata["dagster/row_count"].value == truth
+    again = dg.materialize(
+        [customers], partition_key=tenant, resources=_resources(simulator, database_url)
+    )
+    [quiet] = again.get_asset_materialization_events()
+    assert quiet.materialization.metadata["records_synced_this_run"].value == 0
+    assert quiet.materialization.metadata["dagster/row_count"].value == truth
     assert "secret" not in str(metadata).lower()
     with engine.connect() as conn:
         count = conn.execute(sa.text("select count(*) from servicetitan.st_customers")).scalar()

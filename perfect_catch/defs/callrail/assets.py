@@ -9,6 +9,7 @@ from perfect_catch.defs.settings import SettingsResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.integrations.callrail_sync import sync_callrail_calls
 from perfect_catch.settings import get_settings
+from perfect_catch.warehouse.row_counts import table_rows
 
 GROUP = "callrail"
 
@@ -57,5 +58,9 @@ def callrail_calls(
         )
         metadata = {k: v for k, v in result.as_metadata().items() if v is not None}
         metadata["api"] = client.stats.as_dict()
-        metadata["dagster/row_count"] = result.written
+        metadata["records_synced_this_run"] = result.written
+        # "Row count" in the UI: rows in the table now, not what this run wrote.
+        metadata["dagster/row_count"] = table_rows(
+            warehouse.engine(), "integrations.callrail_calls"
+        )
         return dg.MaterializeResult(metadata=metadata)

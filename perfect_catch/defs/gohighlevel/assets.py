@@ -21,6 +21,7 @@ from perfect_catch.integrations.ghl_sync import (
     sync_ghl_pipelines,
 )
 from perfect_catch.settings import get_settings
+from perfect_catch.warehouse.row_counts import table_rows
 
 GROUP = "gohighlevel"
 POOL = "gohighlevel_api"
@@ -36,10 +37,15 @@ class GhlSyncConfig(dg.Config):
     """Read everything, not only what changed since the watermark."""
 
 
-def _result(result: PullResult, calls: dict) -> dg.MaterializeResult:
+def _result(
+    result: PullResult, calls: dict, warehouse: WarehouseResource | None = None, table: str = ""
+) -> dg.MaterializeResult:
     metadata = {k: v for k, v in result.as_metadata().items() if v is not None}
     metadata["api"] = calls
-    metadata["dagster/row_count"] = result.written
+    metadata["records_synced_this_run"] = result.written
+    if warehouse is not None and table:
+        # "Row count" in the UI: rows in the table now, not what this run wrote.
+        metadata["dagster/row_count"] = table_rows(warehouse.engine(), table)
     return dg.MaterializeResult(metadata=metadata)
 
 
@@ -74,7 +80,7 @@ def ghl_pipelines(
             result = sync_ghl_pipelines(warehouse.engine(), client)
         except GhlDailyLimitError as exc:
             raise _stop_on_daily_limit(exc) from None
-        return _result(result, client.stats.as_dict())
+        return _result(result, client.stats.as_dict(), warehouse, "integrations.ghl_pipelines")
 
 
 @dg.asset(
@@ -108,7 +114,7 @@ def ghl_contacts(
             )
         except GhlDailyLimitError as exc:
             raise _stop_on_daily_limit(exc) from None
-        return _result(result, client.stats.as_dict())
+        return _result(result, client.stats.as_dict(), warehouse, "integrations.ghl_contacts")
 
 
 @dg.asset(
@@ -134,7 +140,7 @@ def ghl_opportunities(
             result = sync_ghl_opportunities(warehouse.engine(), client, full=config.full)
         except GhlDailyLimitError as exc:
             raise _stop_on_daily_limit(exc) from None
-        return _result(result, client.stats.as_dict())
+        return _result(result, client.stats.as_dict(), warehouse, "integrations.ghl_opportunities")
 
 
 @dg.asset(

@@ -13,6 +13,7 @@ from perfect_catch.defs.servicetitan.partitions import tenant_partitions
 from perfect_catch.defs.servicetitan.resources import ServiceTitanResource
 from perfect_catch.defs.warehouse.resources import WarehouseResource
 from perfect_catch.warehouse.catalog import ENTITIES, EntitySpec
+from perfect_catch.warehouse.row_counts import table_rows
 from perfect_catch.warehouse.sync import PageProgress, sync_entity
 
 GROUP = "servicetitan"
@@ -94,7 +95,11 @@ def build_entity_asset(
                 run_id=context.run.run_id,
             )
         metadata = {key: value for key, value in result.metadata().items() if value is not None}
-        metadata["dagster/row_count"] = result.inserted + result.updated
+        metadata["records_synced_this_run"] = result.inserted + result.updated
+        # "Row count" in the UI: this tenant's rows in the table now, soft-deleted ones aside.
+        metadata["dagster/row_count"] = table_rows(
+            warehouse.engine(), f"{spec.schema}.{spec.table}", tenant_id=tenant_id, live_only=True
+        )
         return dg.MaterializeResult(metadata=metadata)
 
     return _sync

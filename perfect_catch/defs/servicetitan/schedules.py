@@ -12,6 +12,7 @@ import dagster as dg
 
 from perfect_catch.defs.runs import has_active_run
 from perfect_catch.defs.servicetitan.assets import GROUP, servicetitan_assets
+from perfect_catch.defs.servicetitan.partitions import tenant_keys, tenant_run_tags
 from perfect_catch.settings import Settings, get_settings
 from perfect_catch.warehouse.catalog import EVENT_ENTITIES
 
@@ -33,13 +34,17 @@ def _full_config(assets: list[dg.AssetsDefinition]) -> dict:
 def _requests(
     context: dg.ScheduleEvaluationContext,
     job_name: str,
-    tenants: list[str],
+    partitions: dg.PartitionsDefinition | None,
     kind: str,
     run_config: dict,
+    settings: Settings,
     asset_selection: list[dg.AssetKey] | None = None,
 ):
+    tenants = tenant_keys(partitions, context.instance)
     if not tenants:
-        return dg.SkipReason("ST_TENANT_IDS is empty: no tenant to sync")
+        return dg.SkipReason(
+            "no tenant to sync: ST_TENANT_IDS, ST_TENANTS and ST_TENANTS_FILE name none yet"
+        )
     requests = []
     for tenant in tenants:
         if has_active_run(context.instance, job_name, {"dagster/partition": tenant}):
@@ -50,7 +55,7 @@ def _requests(
                 run_key=f"{kind}:{tenant}:{context.scheduled_execution_time.isoformat()}",
                 partition_key=tenant,
                 run_config=run_config,
-                tags={"sync_kind": kind},
+                tags={"sync_kind": kind, **tenant_run_tags(tenant, settings)},
                 asset_selection=asset_selection,
             )
         )
@@ -65,7 +70,11 @@ def build_sync_schedules(
     lane = settings.st_event_sync_interval_seconds > 0
     incremental_keys = [a.key for a in assets if not (lane and a.key.path[-1] in EVENT_ENTITIES)]
     partitions = assets[0].partitions_def
-    tenants = list(partitions.get_partition_keys()) if partitions else []
+    tenants = (
+        "one run per tenant of the dynamic partitions"
+        if isinstance(partitions, dg.DynamicPartitionsDefinition)
+        else ", ".join(partitions.get_partition_keys() if partitions else [])
+    )
     status = (
         dg.DefaultScheduleStatus.RUNNING
         if settings.schedules_default_on
@@ -83,13 +92,13 @@ def build_sync_schedules(
         "entities it does not sync.",
         metadata={
             "cadence": settings.st_incremental_cron,
-            "tenants": ", ".join(tenants),
+            "tenants": tenants,
             "entities": ", ".join(key.path[-1] for key in incremental_keys),
         },
     )
     def incremental(context: dg.ScheduleEvaluationContext):
         selection = incremental_keys if lane else None
-        return _requests(context, job.name, tenants, "incremental", {}, selection)
+        return _requests(context, job.name, partitions, "incremental", {}, settings, selection)
 
     @dg.schedule(
         name="servicetitan_full_refresh_schedule",
@@ -102,7 +111,7 @@ def build_sync_schedules(
         metadata={"cadence": settings.st_full_refresh_cron, "timezone": settings.st_timezone},
     )
     def full_refresh(context: dg.ScheduleEvaluationContext):
-        return _requests(context, job.name, tenants, "full", _full_config(assets))
+        return _requests(context, job.name, partitions, "full", _full_config(assets), settings)
 
     return incremental, full_refresh
 

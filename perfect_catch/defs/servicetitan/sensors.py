@@ -23,6 +23,8 @@ import dagster as dg
 from perfect_catch.defs.dbt.translator import EVENTS_GROUP
 from perfect_catch.defs.runs import has_active_run
 from perfect_catch.defs.servicetitan.assets import servicetitan_assets
+from perfect_catch.defs.servicetitan.partitions import tenant_keys, tenant_run_tags
+from perfect_catch.defs.servicetitan.tenants import build_tenants_sensor
 from perfect_catch.defs.workflows.assets import WORKFLOWS_STARTED
 from perfect_catch.settings import Settings, get_settings
 from perfect_catch.warehouse.catalog import EVENT_ENTITIES
@@ -48,7 +50,6 @@ def build_event_sync_sensor(
         tags={"source": "servicetitan"},
     )
     partitions = selected[0].partitions_def
-    tenants = list(partitions.get_partition_keys()) if partitions else []
 
     @dg.sensor(
         name="servicetitan_event_sync",
@@ -73,12 +74,17 @@ def build_event_sync_sensor(
         started: dict[str, float] = json.loads(context.cursor or "{}")
         now = time.time()
         requests = []
-        for tenant in tenants:
+        for tenant in tenant_keys(partitions, context.instance):
             if now - started.get(tenant, 0.0) < interval:
                 continue
             if has_active_run(context.instance, job.name, {"dagster/partition": tenant}):
                 continue
-            requests.append(dg.RunRequest(partition_key=tenant, tags={"sync_kind": "events"}))
+            requests.append(
+                dg.RunRequest(
+                    partition_key=tenant,
+                    tags={"sync_kind": "events", **tenant_run_tags(tenant, settings)},
+                )
+            )
             started[tenant] = now
         skip = None if requests else "no tenant is due, or its previous fast sync is still running"
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(started), skip_reason=skip)
@@ -88,5 +94,7 @@ def build_event_sync_sensor(
 
 @dg.definitions
 def sensors() -> dg.Definitions:
-    sensor = build_event_sync_sensor(servicetitan_assets, get_settings())
-    return dg.Definitions(sensors=[sensor] if sensor else [])
+    settings = get_settings()
+    sensor = build_event_sync_sensor(servicetitan_assets, settings)
+    tenants = build_tenants_sensor(servicetitan_assets[0].partitions_def, settings)
+    return dg.Definitions(sensors=[s for s in (sensor, tenants) if s is not None])

@@ -503,7 +503,9 @@ class ServiceTitanApi:
         state = self.state
         authorization = request.headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not state.token_valid(token.strip()):
+        tenant_text = request.path_params["tenant"]
+        asked = int(tenant_text) if tenant_text.isdigit() else None
+        if scheme.lower() != "bearer" or not state.token_valid(token.strip(), asked):
             return api_error(
                 401,
                 "Unauthorized. The access token is missing, invalid or expired.",
@@ -512,8 +514,7 @@ class ServiceTitanApi:
         if request.headers.get("st-app-key") != state.app_key:
             return api_error(403, "Forbidden. The ST-App-Key header is missing or invalid.")
         module = MODULES.get(request.path_params["module"])
-        tenant_text = request.path_params["tenant"]
-        store = state.tenants.get(int(tenant_text)) if tenant_text.isdigit() else None
+        store = state.tenants.get(asked) if asked is not None else None
         if store is None:
             return api_error(
                 404,
@@ -562,15 +563,14 @@ def token_endpoint(
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         if form.get("grant_type") != "client_credentials":
             return json_response({"error": "unsupported_grant_type"}, 400)
-        if (
-            form.get("client_id") != state.client_id
-            or form.get("client_secret") != state.client_secret
-        ):
+        state.token_clients.append(form.get("client_id", ""))
+        tenant = state.client_tenant(form.get("client_id", ""), form.get("client_secret", ""))
+        if tenant is False:
             return json_response({"error": "invalid_client"}, 400)
         ttl = faults.token_ttl(TOKEN_TTL_SECONDS)
         return json_response(
             {
-                "access_token": state.issue_token(ttl),
+                "access_token": state.issue_token(ttl, tenant),
                 "token_type": "Bearer",
                 "expires_in": max(1, math.ceil(ttl)),
                 "scope": "tn.*",

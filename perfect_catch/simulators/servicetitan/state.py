@@ -73,6 +73,12 @@ class ServiceTitanState:
             self.tenants[tenant_id] = store
             self.mutators[tenant_id] = Mutator(store)
         self._tokens: dict[str, float] = {}
+        # Credentials of one tenant (a shop that granted the app access on its own): their tokens
+        # open that tenant only, as in production.
+        self.tenant_clients: dict[str, tuple[str, int]] = {}
+        self._token_tenants: dict[str, int] = {}
+        #: The client id of every token request, in order (what a test asserts on).
+        self.token_clients: list[str] = []
         self._requests: dict[int, deque[float]] = {t: deque() for t in self.tenants}
 
     @property
@@ -174,17 +180,43 @@ class ServiceTitanState:
 
     # --- auth and rate limits -----------------------------------------------------------------
 
-    def issue_token(self, ttl_seconds: float) -> str:
+    def add_tenant(self, tenant_id: int, client_id: str, client_secret: str) -> None:
+        """A tenant (created if new) with credentials of its own, valid for it alone."""
+        with self.lock:
+            if tenant_id not in self.tenants:
+                universe = Universe(self.seed, tenant_id, self.size, self.anchor)
+                store = TenantStore(universe, self.clock, self.lock)
+                self.tenants[tenant_id] = store
+                self.mutators[tenant_id] = Mutator(store)
+                self._requests[tenant_id] = deque()
+            self.tenant_clients[client_id] = (client_secret, tenant_id)
+
+    def client_tenant(self, client_id: str, client_secret: str) -> int | None | bool:
+        """None for the app's shared credentials (every tenant), the tenant id for a tenant's
+        own credentials, False for unknown ones."""
+        if client_id == self.client_id and client_secret == self.client_secret:
+            return None
+        known = self.tenant_clients.get(client_id)
+        if known is not None and known[0] == client_secret:
+            return known[1]
+        return False
+
+    def issue_token(self, ttl_seconds: float, tenant_id: int | None = None) -> str:
         token = secrets.token_urlsafe(32)
         now = time.monotonic()
         with self.lock:
             self._tokens = {t: exp for t, exp in self._tokens.items() if exp > now}
             self._tokens[token] = now + ttl_seconds
+            if tenant_id is not None:
+                self._token_tenants[token] = tenant_id
         return token
 
-    def token_valid(self, token: str) -> bool:
+    def token_valid(self, token: str, tenant_id: int | None = None) -> bool:
         expiry = self._tokens.get(token)
-        return expiry is not None and expiry > time.monotonic()
+        if expiry is None or expiry <= time.monotonic():
+            return False
+        bound = self._token_tenants.get(token)
+        return bound is None or tenant_id is None or bound == tenant_id
 
     def expire_tokens(self) -> None:
         """Make every issued token expired now (clients must fetch a new one)."""
