@@ -70,6 +70,8 @@ def _pools_used() -> set[str]:
 
     pools: set[str] = set()
     for assets_def in defs().resolve_asset_graph().assets_defs:
+        if not assets_def.is_executable:  # external tables: nothing runs, no pool
+            continue
         for node in assets_def.node_def.iterate_node_defs():
             pool = getattr(node, "pool", None)
             if pool:
