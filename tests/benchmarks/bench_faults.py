@@ -433,9 +433,8 @@ def scenario_dbt(uri: str) -> Row:
 
 
 def scenario_pg_restart(uri: str, home: Path) -> Row:
-    from pgserver._commands import pg_ctl
-
     from perfect_catch.warehouse import sync_state
+    from perfect_catch.warehouse.embedded import restart_server
 
     row = Row("PostgreSQL restart mid-sync", "source_down")
     with world(uri) as w:
@@ -449,9 +448,7 @@ def scenario_pg_restart(uri: str, home: Path) -> Row:
             real(*args, **kwargs)
             if not fired:
                 fired.append(time.time())
-                pgdata = home / "postgres" / "data"
-                user = "pgserver" if os.geteuid() == 0 else None  # as the server was started
-                pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user)
+                restart_server(home)
 
         sync_state.save_token = restart_once  # type: ignore[assignment]
         try:
