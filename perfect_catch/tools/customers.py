@@ -19,10 +19,16 @@ class LookupCustomerInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer_id: int | None = Field(None, description="ServiceTitan customer id.")
-    name: str | None = Field(None, description="Name or part of it ('lewis', 'Paul Lewis').")
-    phone: str | None = Field(None, description="Phone in any format ('+1 (480) 555-2894').")
+    name: str | None = Field(
+        None, description="Name or part of it ('lewis', 'Paul Lewis'); misspelled is fine."
+    )
+    phone: str | None = Field(
+        None, description="Phone in any format ('+1 (480) 555-2894'), or its last 7+ digits."
+    )
     email: str | None = Field(None, description="Email address (exact, case-insensitive).")
-    address: str | None = Field(None, description="Street, city or zip words ('Pinnacle Peak').")
+    address: str | None = Field(
+        None, description="Street, city or zip words, or part of them ('Pinnacle Peak')."
+    )
     limit: int = Field(5, ge=1, le=20, description="Customers to return at most.")
     tenant_id: int | None = None
 
@@ -103,6 +109,7 @@ def lookup_customer(context: ToolContext, params: LookupCustomerInput) -> dict[s
             email=params.email,
             address=params.address,
             limit=params.limit,
+            fuzzy=True,
         )
         customers = [customer_summary(conn, tenant_id, c) for c in found]
     answer: dict[str, Any] = {"customers": customers, "count": len(customers)}

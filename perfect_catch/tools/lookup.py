@@ -42,6 +42,14 @@ _CUSTOMER_COLUMNS = """
     concat_ws(', ', c.street, c.city, c.state, c.zip) as address, c.merged_to_id
 """
 
+#: How alike (pg_trgm's `similarity`, 0 to 1) a misspelled name must be to a customer's name to
+#: find it when no name contains every word typed: "Jon Smtih" and "John Smith" share 4 of 17
+#: trigrams (0.24); unrelated names of two words share at most a letter or two (under 0.15).
+NAME_SIMILARITY = 0.2
+
+#: Digits of a partial phone number the index of contacts' last seven digits narrows by.
+_PHONE_INDEXED_DIGITS = 7
+
 
 def find_customers(
     conn: sa.Connection,
@@ -53,54 +61,131 @@ def find_customers(
     email: str | None = None,
     address: str | None = None,
     limit: int = 10,
+    fuzzy: bool = False,
 ) -> list[dict[str, Any]]:
     """Customers matching every given criterion (live rows, merged ones followed to their
-    survivor), best matches first."""
-    clauses = ["c.tenant_id = :tenant", "c.deleted_at is null"]
-    params: dict[str, Any] = {"tenant": tenant_id, "limit": limit}
+    survivor), best matches first: a name equal to the one asked for, then the most alike.
+
+    Each criterion reads a search column through its index (migration 0013): a phone by its
+    E.164 or its last digits, an email lower-cased, a name or address by pg_trgm. A name matches
+    when it holds every word given; with `fuzzy`, when fewer than `limit` do, names alike by
+    trigram similarity ("Jon Smtih" for John Smith) follow them."""
+    query = _CustomerQuery(tenant_id, limit)
     if customer_id is not None:
-        clauses.append("c.id = :customer_id")
-        params["customer_id"] = customer_id
-    if name:
-        for n, word in enumerate(name.split()):
-            clauses.append(f"c.name ilike :name{n}")
-            params[f"name{n}"] = f"%{like_pattern(word)}%"
+        query.where("c.id = :customer_id", customer_id=customer_id)
     if phone:
-        clauses.append(
-            """exists (select 1 from servicetitan.st_customer_contacts p
-               where p.tenant_id = c.tenant_id and p.customer_id = c.id
-                 and p.deleted_at is null
-                 and right(integrations.e164(p.value), :digits) = :phone)"""
-        )
-        params["phone"] = normalize_phone(phone)
-        params["digits"] = len(params["phone"])
+        query.phone(phone)
     if email:
-        clauses.append(
-            """exists (select 1 from servicetitan.st_customer_contacts e
-               where e.tenant_id = c.tenant_id and e.customer_id = c.id
-                 and e.deleted_at is null and lower(e.value) = lower(:email))"""
+        query.where(
+            f"c.id in (select e.customer_id from {_CONTACTS} e"
+            " where e.tenant_id = :tenant and e.email_lower = lower(btrim(:email))"
+            " and e.deleted_at is null)",
+            email=email,
         )
-        params["email"] = email.strip()
     if address:
-        for n, word in enumerate(address.replace(",", " ").split()):
-            clauses.append(
-                f"""(concat_ws(' ', c.street, c.city, c.state, c.zip) ilike :addr{n}
-                    or exists (select 1 from servicetitan.st_locations l
-                               where l.tenant_id = c.tenant_id and l.customer_id = c.id
-                                 and l.deleted_at is null
-                                 and concat_ws(' ', l.street, l.city, l.state, l.zip)
-                                     ilike :addr{n}))"""
-            )
-            params[f"addr{n}"] = f"%{like_pattern(word)}%"
-    found = rows(
-        conn,
-        f"""select {_CUSTOMER_COLUMNS} from servicetitan.st_customers c
-            where {" and ".join(clauses)}
-            order by c.active desc, c.merged_to_id is not null, c.modified_on desc
-            limit :limit""",
-        **params,
+        query.address(conn, address)
+    if not name:
+        return query.run(conn)
+    found = query.with_name_words(name).run(conn)
+    if not fuzzy or len(found) >= limit:
+        return found
+    conn.execute(
+        sa.text("select set_config('pg_trgm.similarity_threshold', :limit, true)"),
+        {"limit": str(NAME_SIMILARITY)},
     )
-    return found
+    seen = {customer["id"] for customer in found}
+    alike = query.with_name_alike(name).run(conn)
+    return (found + [c for c in alike if c["id"] not in seen])[:limit]
+
+
+_CONTACTS = "servicetitan.st_customer_contacts"
+
+
+class _CustomerQuery:
+    """The clauses of one customer search, each written so an index serves it."""
+
+    def __init__(self, tenant_id: int, limit: int) -> None:
+        self.clauses = ["c.tenant_id = :tenant", "c.deleted_at is null"]
+        self.ranks: list[str] = []
+        self.params: dict[str, Any] = {"tenant": tenant_id, "limit": limit}
+
+    def where(self, clause: str, **params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.update(params)
+
+    def phone(self, phone: str) -> None:
+        """A whole number by its E.164; a partial one by its last seven digits, then all."""
+        number = normalize_phone(phone)
+        if number.startswith("+"):
+            self.where(
+                f"c.id in (select p.customer_id from {_CONTACTS} p"
+                " where p.tenant_id = :tenant and p.phone_e164 = :phone"
+                " and p.deleted_at is null)",
+                phone=number,
+            )
+            return
+        self.where(
+            f"c.id in (select p.customer_id from {_CONTACTS} p"
+            " where p.tenant_id = :tenant and right(p.phone_e164, 7) = :phone_last"
+            " and p.phone_e164 like :phone_end and p.deleted_at is null)",
+            phone_last=number[-_PHONE_INDEXED_DIGITS:],
+            phone_end=f"%{number}",
+        )
+
+    def address(self, conn: sa.Connection, address: str) -> None:
+        """Every word of `address` in the customer's address line or one of its locations'."""
+        text = conn.execute(
+            sa.text("select servicetitan.search_text(:address)"), {"address": address}
+        ).scalar()
+        words = (text or "").split()
+        if not words:
+            raise ToolInputError(f"address {address!r} has no letters or digits to look for")
+        patterns = {f"addr{n}": f"%{word}%" for n, word in enumerate(words)}
+        matches = " and ".join(f"{{alias}}.address_search like :{key}" for key in patterns)
+        self.where(
+            f"""c.id in (select a.id from servicetitan.st_customers a
+                         where a.tenant_id = :tenant and {matches.format(alias="a")}
+                         union all
+                         select l.customer_id from servicetitan.st_locations l
+                         where l.tenant_id = :tenant and l.deleted_at is null
+                           and {matches.format(alias="l")})""",
+            address_text=text,
+            **patterns,
+        )
+        self.ranks.append("similarity(c.address_search, :address_text) desc")
+
+    def with_name_words(self, name: str) -> _CustomerQuery:
+        """This search, for names holding every word of `name`, the name itself first."""
+        words = {f"name{n}": f"%{like_pattern(word)}%" for n, word in enumerate(name.split())}
+        return self._with_name(name, [f"c.name ilike :{key}" for key in words], words)
+
+    def with_name_alike(self, name: str) -> _CustomerQuery:
+        """This search, for names alike to `name` by trigram similarity (the threshold is the
+        session's `pg_trgm.similarity_threshold`), the most alike first."""
+        return self._with_name(name, ["c.name % :name"], {})
+
+    def _with_name(self, name: str, clauses: list[str], params: dict[str, Any]) -> _CustomerQuery:
+        query = _CustomerQuery.__new__(_CustomerQuery)
+        query.clauses = [*self.clauses, *clauses]
+        query.ranks = [
+            "lower(c.name) = lower(:name) desc",
+            "similarity(c.name, :name) desc",
+            *self.ranks,
+        ]
+        query.params = {**self.params, **params, "name": name.strip()}
+        return query
+
+    def sql(self) -> str:
+        ranks = ", ".join(
+            [*self.ranks, "c.active desc", "c.merged_to_id is not null", "c.modified_on desc"]
+        )
+        return (
+            f"select {_CUSTOMER_COLUMNS} from servicetitan.st_customers c"
+            f" where {' and '.join(self.clauses)} order by {ranks}, c.id limit :limit"
+        )
+
+    def run(self, conn: sa.Connection) -> list[dict[str, Any]]:
+        return rows(conn, self.sql(), **self.params)
 
 
 def like_pattern(text: str) -> str:

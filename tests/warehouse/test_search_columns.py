@@ -1,0 +1,189 @@
+"""The search columns of migration 0013: filled for rows written before it and after it, and
+read through their indexes by every kind of customer lookup on a table large enough for the
+planner to care."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from perfect_catch.tools.lookup import find_customers
+from perfect_catch.warehouse import migrate
+from tests.warehouse.customer_rows import FIRST_ID, generate_customers
+
+TENANT = 1
+ROWS = 60_000
+
+
+@contextmanager
+def captured(engine: sa.Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The statements (and parameters) sent to PostgreSQL while the block runs."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+@pytest.fixture
+def large_engine(engine: sa.Engine) -> sa.Engine:
+    with engine.begin() as conn:
+        generate_customers(conn, TENANT, ROWS)
+    return engine
+
+
+def _lookup_plans(engine: sa.Engine, **criteria: Any) -> tuple[list[dict], list[dict]]:
+    """What `find_customers` found for `criteria`, and the plan nodes of its customer query."""
+    with engine.connect() as conn:
+        with captured(engine) as statements:
+            found = find_customers(conn, TENANT, limit=5, fuzzy=True, **criteria)
+        nodes: list[dict] = []
+        for statement, parameters in statements:
+            if "from servicetitan.st_customers c" not in statement:
+                continue
+            explained = conn.exec_driver_sql(f"explain (format json) {statement}", parameters)
+            nodes.extend(_plan_nodes(explained.scalar()[0]["Plan"]))
+    return found, nodes
+
+
+SEARCHED = ("st_customers", "st_customer_contacts", "st_locations")
+
+#: lookup criteria -> the indexes its plan must read.
+LOOKUPS: dict[str, tuple[dict[str, str], set[str]]] = {
+    "whole phone": ({"phone": "(480) 555-2894"}, {"st_customer_contacts_phone_e164_idx"}),
+    "last 7 digits": ({"phone": "555-2894"}, {"st_customer_contacts_phone_last7_idx"}),
+    "email": ({"email": "Someone@Example.com"}, {"st_customer_contacts_email_lower_idx"}),
+    "name": ({"name": "Paul Lewis"}, {"st_customers_name_trgm_idx"}),
+    "misspelled name": ({"name": "Pual Lewsi"}, {"st_customers_name_trgm_idx"}),
+    "part of a street": (
+        {"address": "Camelback Rd"},
+        {"st_customers_address_trgm_idx", "st_locations_address_trgm_idx"},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(LOOKUPS))
+def test_each_lookup_reads_an_index_at_60k_customers(large_engine: sa.Engine, kind: str) -> None:
+    criteria, indexes = LOOKUPS[kind]
+    _, nodes = _lookup_plans(large_engine, **criteria)
+    assert nodes, "no customer query was run"
+    read = {node.get("Index Name") for node in nodes} - {None}
+    assert indexes <= read, (kind, read)
+    scanned = {node["Relation Name"] for node in nodes if node["Node Type"] == "Seq Scan"}
+    assert not scanned & set(SEARCHED), (kind, scanned)
+
+
+def test_generated_rows_are_found_by_each_kind(large_engine: sa.Engine) -> None:
+    """The rows the plans above were taken on are found, so the plans are of real answers."""
+    with large_engine.connect() as conn:
+        row = (
+            conn.execute(
+                sa.text(
+                    """select c.id, c.name, c.street, p.value as phone, e.value as email
+                       from servicetitan.st_customers c
+                       join servicetitan.st_customer_contacts p
+                         on p.customer_id = c.id and p.type = 'Phone'
+                       join servicetitan.st_customer_contacts e
+                         on e.customer_id = c.id and e.type = 'Email'
+                       where c.id = :id"""
+                ),
+                {"id": FIRST_ID + 1234},
+            )
+            .mappings()
+            .one()
+        )
+    for criteria in (
+        {"phone": row["phone"]},
+        {"email": row["email"].upper()},
+        {"name": row["name"], "address": row["street"]},
+    ):
+        found, _ = _lookup_plans(large_engine, **criteria)
+        assert row["id"] in [c["id"] for c in found], criteria
+    found, _ = _lookup_plans(large_engine, email=f" {row['email'].upper()} ")
+    assert [c["id"] for c in found] == [row["id"]]
+
+
+CONTACTS = [
+    (1, "Phone", "(480) 555-2894 ext 12", None, "+14805552894", None),
+    (2, "MobilePhone", "1.602.555.0100", None, "+16025550100", None),
+    (3, "Email", "  Paul.Lewis@Example.COM ", None, None, "paul.lewis@example.com"),
+    (4, "Phone", "call me", None, None, None),
+    (5, "Fax", "", "+1 623 555 0199", "+16235550199", None),
+]
+
+
+def test_backfill_fills_rows_loaded_before_the_migration(engine: sa.Engine) -> None:
+    migrate.downgrade(engine, "0010_owed_and_close_rate")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                """insert into servicetitan.st_customers
+                     (tenant_id, id, name, street, city, state, zip, raw, modified_on, synced_at)
+                   values (1, 10, 'Paul Lewis', '1234 N. Pinnacle Peak Rd', 'Scottsdale', 'AZ',
+                           '85255', '{}', now(), now())"""
+            )
+        )
+        conn.execute(
+            sa.text(
+                """insert into servicetitan.st_locations
+                     (tenant_id, id, customer_id, street, city, state, zip, raw, modified_on,
+                      synced_at)
+                   values (1, 20, 10, '77 W Camelback Rd', 'Phoenix', 'AZ', '85013', '{}',
+                           now(), now())"""
+            )
+        )
+        for contact_id, kind, value, settings_phone, _, _ in CONTACTS:
+            raw = {"phoneSettings": {"phoneNumber": settings_phone}} if settings_phone else {}
+            conn.execute(
+                sa.text(
+                    """insert into servicetitan.st_customer_contacts
+                         (tenant_id, id, customer_id, type, value, raw, modified_on, synced_at)
+                       values (1, :id, 10, :type, :value, cast(:raw as jsonb), now(), now())"""
+                ),
+                {"id": contact_id, "type": kind, "value": value, "raw": json.dumps(raw)},
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        contacts = conn.execute(
+            sa.text(
+                "select id, phone_e164, email_lower from servicetitan.st_customer_contacts"
+                " order by id"
+            )
+        ).all()
+        addresses = conn.execute(
+            sa.text(
+                "select address_search from servicetitan.st_customers union all "
+                "select address_search from servicetitan.st_locations"
+            )
+        ).scalars()
+        assert [tuple(c) for c in contacts] == [(i, e, m) for i, _, _, _, e, m in CONTACTS]
+        assert list(addresses) == [
+            "1234 n pinnacle peak rd scottsdale az 85255",
+            "77 w camelback rd phoenix az 85013",
+        ]
+        for criteria in (
+            {"phone": "480-555-2894"},
+            {"phone": "5550199"},
+            {"email": "PAUL.LEWIS@example.com"},
+            {"address": "pinnacle peak"},
+            {"address": "Camelback Rd, Phoenix"},
+            {"name": "paul lewis"},
+        ):
+            found = find_customers(conn, 1, **criteria)
+            assert [c["id"] for c in found] == [10], criteria
