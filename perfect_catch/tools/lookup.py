@@ -47,6 +47,9 @@ _CUSTOMER_COLUMNS = """
 #: trigrams (0.24); unrelated names of two words share at most a letter or two (under 0.15).
 NAME_SIMILARITY = 0.2
 
+#: `levenshtein` (fuzzystrmatch) takes texts up to this length; a longer name is not typed.
+_MAX_FUZZY_NAME = 255
+
 #: Digits of a partial phone number the index of contacts' last seven digits narrows by.
 _PHONE_INDEXED_DIGITS = 7
 
@@ -68,8 +71,9 @@ def find_customers(
 
     Each criterion reads a search column through its index (migration 0013): a phone by its
     E.164 or its last digits, an email lower-cased, a name or address by pg_trgm. A name matches
-    when it holds every word given; with `fuzzy`, when fewer than `limit` do, names alike by
-    trigram similarity ("Jon Smtih" for John Smith) follow them."""
+    when it holds every word given; with `fuzzy`, when none does, names alike by trigram
+    similarity are found ("Jon Smtih" for John Smith), the fewest edits away first. Writes
+    resolve customers without `fuzzy`: a guess is for a person to confirm."""
     query = _CustomerQuery(tenant_id, limit)
     if customer_id is not None:
         query.where("c.id = :customer_id", customer_id=customer_id)
@@ -87,15 +91,13 @@ def find_customers(
     if not name:
         return query.run(conn)
     found = query.with_name_words(name).run(conn)
-    if not fuzzy or len(found) >= limit:
+    if found or not fuzzy or len(name) > _MAX_FUZZY_NAME:
         return found
     conn.execute(
         sa.text("select set_config('pg_trgm.similarity_threshold', :limit, true)"),
         {"limit": str(NAME_SIMILARITY)},
     )
-    seen = {customer["id"] for customer in found}
-    alike = query.with_name_alike(name).run(conn)
-    return (found + [c for c in alike if c["id"] not in seen])[:limit]
+    return query.with_name_alike(name).run(conn)
 
 
 _CONTACTS = "servicetitan.st_customer_contacts"
@@ -161,14 +163,20 @@ class _CustomerQuery:
 
     def with_name_alike(self, name: str) -> _CustomerQuery:
         """This search, for names alike to `name` by trigram similarity (the threshold is the
-        session's `pg_trgm.similarity_threshold`), the most alike first."""
-        return self._with_name(name, ["c.name % :name"], {})
+        session's `pg_trgm.similarity_threshold`), the fewest edits away first: trigrams find
+        the candidates, but rank "John Smithson" (which shares "on " with "Jon") above "John
+        Smith" for "Jon Smtih"."""
+        edits = "levenshtein(lower(left(c.name, 255)), lower(:name))"
+        return self._with_name(name, ["c.name % :name"], {}, edits)
 
-    def _with_name(self, name: str, clauses: list[str], params: dict[str, Any]) -> _CustomerQuery:
+    def _with_name(
+        self, name: str, clauses: list[str], params: dict[str, Any], *first: str
+    ) -> _CustomerQuery:
         query = _CustomerQuery.__new__(_CustomerQuery)
         query.clauses = [*self.clauses, *clauses]
         query.ranks = [
             "lower(c.name) = lower(:name) desc",
+            *first,
             "similarity(c.name, :name) desc",
             *self.ranks,
         ]

@@ -5,6 +5,7 @@ planner to care."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,6 +15,9 @@ import sqlalchemy as sa
 
 from perfect_catch.tools.lookup import find_customers
 from perfect_catch.warehouse import migrate
+from perfect_catch.warehouse.embedded import EmbeddedServer
+from perfect_catch.warehouse.engine import create_engine
+from tests.conftest import TEMPLATE
 from tests.warehouse.customer_rows import FIRST_ID, generate_customers
 
 TENANT = 1
@@ -41,11 +45,23 @@ def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _plan_nodes(child)
 
 
-@pytest.fixture
-def large_engine(engine: sa.Engine) -> sa.Engine:
+@pytest.fixture(scope="module")
+def large_engine(pg_server: EmbeddedServer) -> Iterator[sa.Engine]:
+    """A database at head with `ROWS` generated customers, shared by the module's tests (they
+    only read it)."""
+    name = f"t_search_{uuid.uuid4().hex[:10]}"
+    url = sa.make_url(pg_server.uri).set(drivername="postgresql+psycopg")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}" template "{TEMPLATE}"'))
+    engine = create_engine(url.set(database=name).render_as_string(hide_password=False))
     with engine.begin() as conn:
         generate_customers(conn, TENANT, ROWS)
-    return engine
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
 
 
 def _lookup_plans(engine: sa.Engine, **criteria: Any) -> tuple[list[dict], list[dict]]:

@@ -13,7 +13,8 @@ upsert fill them without knowing, and adding them fills the rows already there) 
   b-tree on (tenant, email_lower);
 - `address_search` on customers and locations: street, city, state and zip as one line in
   `servicetitan.search_text` form (lower case, every run of other characters one space);
-  `pg_trgm` GIN indexes on it and on the customer's name, for partial and misspelled input.
+  `pg_trgm` GIN indexes on it and on the customer's name, for partial and misspelled input
+  (`fuzzystrmatch`'s `levenshtein` ranks the misspelled matches).
 
 `integrations.e164` gains a shortcut for the forms offices type most ("(480) 555-2894",
 "480.555.2894 ext 12", "+1 480 555 2894"): the general reading costs 60-100 µs a number, which
@@ -143,8 +144,9 @@ INDEXES = {
 
 
 def upgrade() -> None:
-    # pg_trgm ships with PostgreSQL (contrib); the pricebook matching creates it too.
+    # Both ship with PostgreSQL (contrib); the pricebook matching creates pg_trgm too.
     op.execute("create extension if not exists pg_trgm")
+    op.execute("create extension if not exists fuzzystrmatch")
     # Sent as it is: through `op.execute` SQLAlchemy would read the regular expressions'
     # "(?:" groups as bind parameters.
     bind = op.get_bind()
