@@ -90,3 +90,67 @@ def generate_customers(conn: sa.Connection, tenant_id: int, count: int) -> None:
         conn.execute(sa.text(statement), {"t": tenant_id, "first": FIRST_ID})
     for table in ("st_customers", "st_locations", "st_customer_contacts"):
         conn.execute(sa.text(f"analyze servicetitan.{table}"))
+
+
+HISTORY = (
+    """
+    insert into servicetitan.st_jobs
+      (tenant_id, id, job_number, customer_id, location_id, job_status, total, active,
+       completed_on, created_on, raw, modified_on, synced_at)
+    select :t, :first + 2 * n + k, (:first + 2 * n + k)::text, :first + n, :first + n,
+           case when k = 0 then 'Completed' else 'Scheduled' end, 150 + n % 900, true,
+           case when k = 0 then now() - make_interval(days => n % 700) end,
+           now() - make_interval(days => n % 700 + 3), '{"summary": "Pool pump repair"}',
+           now(), now()
+    from generate_series(0, :count - 1) n cross join generate_series(0, 1) k
+    """,
+    """
+    insert into servicetitan.st_appointments
+      (tenant_id, id, job_id, customer_id, appointment_number, status, start_on, end_on,
+       active, raw, modified_on, synced_at)
+    select :t, :first + 2 * n + k, :first + 2 * n + k, :first + n, n || '-' || k,
+           case when k = 0 then 'Done' else 'Scheduled' end,
+           now() - make_interval(days => n % 700 - 30 * k),
+           now() - make_interval(days => n % 700 - 30 * k) + interval '2 hours', true, '{}',
+           now(), now()
+    from generate_series(0, :count - 1) n cross join generate_series(0, 1) k
+    """,
+    """
+    insert into servicetitan.st_estimates
+      (tenant_id, id, job_id, customer_id, name, status, subtotal, active, created_on, raw,
+       modified_on, synced_at)
+    select :t, :first + n, :first + 2 * n, :first + n, 'Variable speed pump',
+           (array['Open', 'Sold', 'Dismissed'])[1 + n % 3], 1200 + n % 3000, true,
+           now() - make_interval(days => n % 700), '{}', now(), now()
+    from generate_series(0, :count - 1) n
+    """,
+    """
+    insert into servicetitan.st_invoices
+      (tenant_id, id, reference_number, customer_id, location_id, job_id, invoice_date,
+       due_date, total, balance, active, raw, modified_on, synced_at)
+    select :t, :first + n, n::text, :first + n, :first + n, :first + 2 * n,
+           now() - make_interval(days => n % 700), now() - make_interval(days => n % 700 - 30),
+           150 + n % 900, case when n % 7 = 0 then 150 + n % 900 else 0 end, true, '{}', now(),
+           now()
+    from generate_series(0, :count - 1) n
+    """,
+    """
+    insert into servicetitan.st_payments
+      (tenant_id, id, customer_id, type, total, paid_on, active, raw, modified_on, synced_at)
+    select :t, :first + n, :first + n, 'Credit Card', 150 + n % 900,
+           now() - make_interval(days => n % 700 - 5), true,
+           jsonb_build_object('appliedTo', jsonb_build_array(jsonb_build_object(
+             'appliedTo', :first + n, 'appliedAmount', 150 + n % 900))),
+           now(), now()
+    from generate_series(0, :count - 1) n where n % 7 <> 0
+    """,
+)
+
+
+def generate_history(conn: sa.Connection, tenant_id: int, count: int) -> None:
+    """For each of the first `count` generated customers: two jobs (one completed), their
+    appointments, an estimate, an invoice (one in seven unpaid) and its payment; then ANALYZE."""
+    for statement in HISTORY:
+        conn.execute(sa.text(statement), {"t": tenant_id, "first": FIRST_ID, "count": count})
+    for table in ("st_jobs", "st_appointments", "st_estimates", "st_invoices", "st_payments"):
+        conn.execute(sa.text(f"analyze servicetitan.{table}"))
