@@ -47,11 +47,20 @@ _CUSTOMER_COLUMNS = """
 #: trigrams (0.24); unrelated names of two words share at most a letter or two (under 0.15).
 NAME_SIMILARITY = 0.2
 
+#: Customers matching a broad search ("smith", "Camelback") ranked at most: thousands share a
+#: street or a surname at a large tenant, all holding every word asked for, and ranking them
+#: all costs seconds. Exact names are looked for first, so this only bounds the runners-up.
+CANDIDATES = 500
+
 #: `levenshtein` (fuzzystrmatch) takes texts up to this length; a longer name is not typed.
 _MAX_FUZZY_NAME = 255
 
 #: Digits of a partial phone number the index of contacts' last seven digits narrows by.
 _PHONE_INDEXED_DIGITS = 7
+
+#: pg_trgm indexes words of three characters or more; a shorter one ("N", "Rd") is checked on
+#: the rows the longer ones found instead of scanning the whole index.
+_TRIGRAM = 3
 
 
 def find_customers(
@@ -71,9 +80,10 @@ def find_customers(
 
     Each criterion reads a search column through its index (migration 0013): a phone by its
     E.164 or its last digits, an email lower-cased, a name or address by pg_trgm. A name matches
-    when it holds every word given; with `fuzzy`, when none does, names alike by trigram
-    similarity are found ("Jon Smtih" for John Smith), the fewest edits away first. Writes
-    resolve customers without `fuzzy`: a guess is for a person to confirm."""
+    when it is the name asked for (any case), then when it holds every word given; with `fuzzy`,
+    when none does, names alike by trigram similarity are found ("Jon Smtih" for John Smith),
+    the fewest edits away first. Writes resolve customers without `fuzzy`: a guess is for a
+    person to confirm."""
     query = _CustomerQuery(tenant_id, limit)
     if customer_id is not None:
         query.where("c.id = :customer_id", customer_id=customer_id)
@@ -87,12 +97,15 @@ def find_customers(
             email=email,
         )
     if address:
-        query.address(conn, address)
+        query.address(conn, address, alone=not (customer_id or phone or email or name))
     if not name:
         return query.run(conn)
-    found = query.with_name_words(name).run(conn)
+    found = query.with_name_exact(name).run(conn)
+    if len(found) < limit:
+        seen = {customer["id"] for customer in found}
+        found += [c for c in query.with_name_words(name).run(conn) if c["id"] not in seen]
     if found or not fuzzy or len(name) > _MAX_FUZZY_NAME:
-        return found
+        return found[:limit]
     conn.execute(
         sa.text("select set_config('pg_trgm.similarity_threshold', :limit, true)"),
         {"limit": str(NAME_SIMILARITY)},
@@ -103,6 +116,14 @@ def find_customers(
 _CONTACTS = "servicetitan.st_customer_contacts"
 
 
+def _contains(column: str, key: str, word: str) -> str:
+    """`column` holds `word` (bound as `key`, a LIKE pattern `%word%`), as an index condition
+    when pg_trgm can index the word, else as a check on the rows found."""
+    if len(word) >= _TRIGRAM:
+        return f"{column} ilike :{key}"
+    return f"strpos(lower({column}), lower(:{key}_text)) > 0"
+
+
 class _CustomerQuery:
     """The clauses of one customer search, each written so an index serves it."""
 
@@ -110,6 +131,7 @@ class _CustomerQuery:
         self.clauses = ["c.tenant_id = :tenant", "c.deleted_at is null"]
         self.ranks: list[str] = []
         self.params: dict[str, Any] = {"tenant": tenant_id, "limit": limit}
+        self.candidates: int | None = CANDIDATES
 
     def where(self, clause: str, **params: Any) -> None:
         self.clauses.append(clause)
@@ -134,32 +156,55 @@ class _CustomerQuery:
             phone_end=f"%{number}",
         )
 
-    def address(self, conn: sa.Connection, address: str) -> None:
-        """Every word of `address` in the customer's address line or one of its locations'."""
+    def address(self, conn: sa.Connection, address: str, *, alone: bool) -> None:
+        """Every word of `address` in the customer's address line or one of its locations'.
+
+        `alone` (no other criterion): the customers are found through the address indexes, at
+        most `CANDIDATES` from each table. Otherwise the other criteria find them and the
+        address is checked on each: a broad address ("Camelback") matches tens of thousands."""
         text = conn.execute(
             sa.text("select servicetitan.search_text(:address)"), {"address": address}
         ).scalar()
         words = (text or "").split()
         if not words:
             raise ToolInputError(f"address {address!r} has no letters or digits to look for")
-        patterns = {f"addr{n}": f"%{word}%" for n, word in enumerate(words)}
-        matches = " and ".join(f"{{alias}}.address_search like :{key}" for key in patterns)
-        self.where(
-            f"""c.id in (select a.id from servicetitan.st_customers a
-                         where a.tenant_id = :tenant and {matches.format(alias="a")}
-                         union all
-                         select l.customer_id from servicetitan.st_locations l
-                         where l.tenant_id = :tenant and l.deleted_at is null
-                           and {matches.format(alias="l")})""",
-            address_text=text,
-            **patterns,
-        )
+        params: dict[str, Any] = {"address_text": text}
+        matches = []
+        for n, word in enumerate(words):
+            params[f"addr{n}"], params[f"addr{n}_text"] = f"%{word}%", word
+            matches.append(_contains("{alias}.address_search", f"addr{n}", word))
+        match = " and ".join(matches)
+        if alone:
+            clause = f"""c.id in (
+                (select a.id from servicetitan.st_customers a
+                 where a.tenant_id = :tenant and {match.format(alias="a")} limit {CANDIDATES})
+                union all
+                (select l.customer_id from servicetitan.st_locations l
+                 where l.tenant_id = :tenant and l.deleted_at is null
+                   and {match.format(alias="l")} limit {CANDIDATES}))"""
+        else:
+            # "offset 0" keeps the check per customer found: without it PostgreSQL may hash
+            # every location matching the address first, tens of thousands for a street.
+            clause = f"""({match.format(alias="c")}
+                or exists (select 1 from servicetitan.st_locations l
+                           where l.tenant_id = c.tenant_id and l.customer_id = c.id
+                             and l.deleted_at is null and {match.format(alias="l")}
+                           offset 0))"""
+        self.where(clause, **params)
         self.ranks.append("similarity(c.address_search, :address_text) desc")
 
+    def with_name_exact(self, name: str) -> _CustomerQuery:
+        """This search, for customers named `name` (any case)."""
+        return self._with_name(name, ["lower(c.name) = lower(:name)"], {})
+
     def with_name_words(self, name: str) -> _CustomerQuery:
-        """This search, for names holding every word of `name`, the name itself first."""
-        words = {f"name{n}": f"%{like_pattern(word)}%" for n, word in enumerate(name.split())}
-        return self._with_name(name, [f"c.name ilike :{key}" for key in words], words)
+        """This search, for names holding every word of `name`, the most alike first."""
+        params: dict[str, Any] = {}
+        clauses = []
+        for n, word in enumerate(name.split()):
+            params[f"name{n}"], params[f"name{n}_text"] = f"%{like_pattern(word)}%", word
+            clauses.append(_contains("c.name", f"name{n}", word))
+        return self._with_name(name, clauses, params)
 
     def with_name_alike(self, name: str) -> _CustomerQuery:
         """This search, for names alike to `name` by trigram similarity (the threshold is the
@@ -167,29 +212,32 @@ class _CustomerQuery:
         the candidates, but rank "John Smithson" (which shares "on " with "Jon") above "John
         Smith" for "Jon Smtih"."""
         edits = "levenshtein(lower(left(c.name, 255)), lower(:name))"
-        return self._with_name(name, ["c.name % :name"], {}, edits)
+        query = self._with_name(name, ["c.name % :name"], {}, edits)
+        # All of them: the first found are not the most alike (a guess must be the best one).
+        query.candidates = None
+        return query
 
     def _with_name(
         self, name: str, clauses: list[str], params: dict[str, Any], *first: str
     ) -> _CustomerQuery:
         query = _CustomerQuery.__new__(_CustomerQuery)
         query.clauses = [*self.clauses, *clauses]
-        query.ranks = [
-            "lower(c.name) = lower(:name) desc",
-            *first,
-            "similarity(c.name, :name) desc",
-            *self.ranks,
-        ]
+        query.ranks = [*first, "similarity(c.name, :name) desc", *self.ranks]
         query.params = {**self.params, **params, "name": name.strip()}
+        query.candidates = self.candidates
         return query
 
     def sql(self) -> str:
+        """The best `limit` of the customers matching every clause (of the first
+        `self.candidates` found, when set)."""
         ranks = ", ".join(
             [*self.ranks, "c.active desc", "c.merged_to_id is not null", "c.modified_on desc"]
         )
+        cap = "" if self.candidates is None else f" limit {self.candidates}"
         return (
-            f"select {_CUSTOMER_COLUMNS} from servicetitan.st_customers c"
-            f" where {' and '.join(self.clauses)} order by {ranks}, c.id limit :limit"
+            f"select {_CUSTOMER_COLUMNS} from ("
+            f"select c.* from servicetitan.st_customers c where {' and '.join(self.clauses)}"
+            f"{cap}) c order by {ranks}, c.id limit :limit"
         )
 
     def run(self, conn: sa.Connection) -> list[dict[str, Any]]:

@@ -85,10 +85,11 @@ LOOKUPS: dict[str, tuple[dict[str, str], set[str]]] = {
     "whole phone": ({"phone": "(480) 555-2894"}, {"st_customer_contacts_phone_e164_idx"}),
     "last 7 digits": ({"phone": "555-2894"}, {"st_customer_contacts_phone_last7_idx"}),
     "email": ({"email": "Someone@Example.com"}, {"st_customer_contacts_email_lower_idx"}),
-    "name": ({"name": "Paul Lewis"}, {"st_customers_name_trgm_idx"}),
+    "name": ({"name": "Paul Lewis"}, {"st_customers_name_lower_idx"}),
+    "part of a name": ({"name": "Lewi"}, {"st_customers_name_trgm_idx"}),
     "misspelled name": ({"name": "Pual Lewsi"}, {"st_customers_name_trgm_idx"}),
     "part of a street": (
-        {"address": "Camelback Rd"},
+        {"address": "4821 Camelback"},
         {"st_customers_address_trgm_idx", "st_locations_address_trgm_idx"},
     ),
 }

@@ -14,7 +14,8 @@ upsert fill them without knowing, and adding them fills the rows already there) 
 - `address_search` on customers and locations: street, city, state and zip as one line in
   `servicetitan.search_text` form (lower case, every run of other characters one space);
   `pg_trgm` GIN indexes on it and on the customer's name, for partial and misspelled input
-  (`fuzzystrmatch`'s `levenshtein` ranks the misspelled matches).
+  (`fuzzystrmatch`'s `levenshtein` ranks the misspelled matches); a b-tree on the lower-cased
+  name finds the customer named exactly, whom every other match follows.
 
 `integrations.e164` gains a shortcut for the forms offices type most ("(480) 555-2894",
 "480.555.2894 ext 12", "+1 480 555 2894"): the general reading costs 60-100 µs a number, which
@@ -23,8 +24,9 @@ result (the phone rule's table of cases runs against it), and leaves everything 
 general reading.
 
 Tables that grow with the tenant and that the conversational tools read by something other than
-the customer get an index for that read: estimates by status and age (follow-ups, the estimate
-pipeline), completed jobs by completion (lapsed customers), jobs by number (job lookups).
+the customer get an index for that read: estimates by status and age (open estimates to follow
+up), live jobs by status, customer and completion (customers whose last service lapsed, read
+from the index alone), jobs by creation (`search_jobs`, newest first).
 
 Revision ID: 0013_search_columns
 Revises: 0010_owed_and_close_rate
@@ -130,6 +132,7 @@ INDEXES = {
     "st_customer_contacts_email_lower_idx": (
         "servicetitan.st_customer_contacts (tenant_id, email_lower)"
     ),
+    "st_customers_name_lower_idx": "servicetitan.st_customers (tenant_id, lower(name))",
     "st_customers_name_trgm_idx": "servicetitan.st_customers using gin (name gin_trgm_ops)",
     "st_customers_address_trgm_idx": (
         "servicetitan.st_customers using gin (address_search gin_trgm_ops)"
@@ -140,6 +143,11 @@ INDEXES = {
     "st_estimates_status_created_idx": (
         "servicetitan.st_estimates (tenant_id, status, created_on)"
     ),
+    "st_jobs_status_customer_completed_idx": (
+        "servicetitan.st_jobs (tenant_id, job_status, customer_id, completed_on) "
+        "where deleted_at is null"
+    ),
+    "st_jobs_created_on_idx": "servicetitan.st_jobs (tenant_id, created_on)",
 }
 
 
@@ -158,7 +166,7 @@ def upgrade() -> None:
         bind.exec_driver_sql(ADDRESS_COLUMN.format(table=table))
     for name, target in INDEXES.items():
         bind.exec_driver_sql(f"create index {name} on {target}")
-    for table in ("st_customer_contacts", "st_customers", "st_locations"):
+    for table in ("st_customer_contacts", "st_customers", "st_locations", "st_jobs"):
         bind.exec_driver_sql(f"analyze servicetitan.{table}")
 
 
