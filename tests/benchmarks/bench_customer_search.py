@@ -11,8 +11,9 @@ million customers through the simulator takes about an hour on two cores, buildi
 minutes, and the planner sees the same table sizes. `--samples` real values per kind are drawn
 from the warehouse (a customer's name, the phone and email as stored, the street).
 
-- after: `lookup_customer` by name, phone, email and address, and `customer_timeline` (the
-  customer's history), called over stdio from the `mcp` SDK's client against `perfect-catch mcp`
+- after: `lookup_customer` by name, phone, email and address (and by a name with two letters
+  swapped, which only the trigram fallback finds), and `customer_timeline` (the customer's
+  history), called over stdio from the `mcp` SDK's client against `perfect-catch mcp`
   (a server process of its own), each call timed at the client;
 - before: the customer query of the commit before (its SQL, its `integrations.e164`), run
   directly with the new indexes dropped in a transaction that is rolled back; `--before-samples`
@@ -112,8 +113,9 @@ def samples(url: str, count: int, seed: int, customers: int) -> dict[str, list[A
 
     from tests.warehouse.customer_rows import FIRST_ID
 
-    ids = random.Random(seed).sample(range(customers), count)
-    found: dict[str, list[Any]] = {kind: [] for kind in (*KINDS, "customer_id")}
+    # Active customers (every twentieth generated one is not): the history tool refuses others.
+    ids = [i + 1 if i % 20 == 0 else i for i in random.Random(seed).sample(range(customers), count)]
+    found: dict[str, list[Any]] = {kind: [] for kind in (*KINDS, "customer_id", "misspelled")}
     with psycopg.connect(url) as conn:
         for i in ids:
             row = conn.execute(
@@ -130,6 +132,12 @@ def samples(url: str, count: int, seed: int, customers: int) -> dict[str, list[A
                 ("customer_id", "name", "address", "phone", "email"), row, strict=True
             ):
                 found[kind].append(value)
+    # The last name's two middle letters swapped ("Smith" -> "Smtih"): no name holds it.
+    for name in found["name"]:
+        first, _, last = name.partition(" ")
+        middle = len(last) // 2
+        last = last[: middle - 1] + last[middle] + last[middle - 1] + last[middle + 1 :]
+        found["misspelled"].append(f"{first} {last}")
     return found
 
 
@@ -171,17 +179,20 @@ async def time_after(env: dict[str, str], values: dict[str, list[Any]]) -> dict[
         command=sys.executable, args=["-m", "perfect_catch.cli", "mcp"], env=env, cwd=str(ROOT)
     )
     calls = {kind: ("lookup_customer", kind) for kind in KINDS}
+    calls["name misspelled"] = ("lookup_customer", "misspelled")
     calls["customer_history"] = ("customer_timeline", "customer_id")
     timings: dict[str, list[float]] = {kind: [] for kind in calls}
     async with mcp.Client(server) as client:
         for label, (tool, argument) in calls.items():
-            await client.call_tool(tool, {argument: values[argument][-1]})
+            warm_up = {"name" if argument == "misspelled" else argument: values[argument][-1]}
+            await client.call_tool(tool, warm_up)
             for value in values[argument]:
                 started = time.perf_counter()
-                result = await client.call_tool(tool, {argument: value})
+                arguments = {"name" if argument == "misspelled" else argument: value}
+                result = await client.call_tool(tool, arguments)
                 timings[label].append(time.perf_counter() - started)
                 assert not result.is_error, result.content[0].text
-                if tool == "lookup_customer":
+                if tool == "lookup_customer" and argument != "misspelled":
                     ids = [c["id"] for c in result.structured_content["customers"]]
                     index = values[argument].index(value)
                     assert values["customer_id"][index] in ids or len(ids) == 5, (label, value)
