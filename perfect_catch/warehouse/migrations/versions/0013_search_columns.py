@@ -123,14 +123,16 @@ alter table servicetitan.{table}
 """
 
 INDEXES = {
+    # Partial: a contact is a phone or an email, so each row is written to one kind's indexes.
     "st_customer_contacts_phone_e164_idx": (
-        "servicetitan.st_customer_contacts (tenant_id, phone_e164)"
+        "servicetitan.st_customer_contacts (tenant_id, phone_e164) where phone_e164 is not null"
     ),
     "st_customer_contacts_phone_last7_idx": (
-        "servicetitan.st_customer_contacts (tenant_id, right(phone_e164, 7))"
+        "servicetitan.st_customer_contacts (tenant_id, right(phone_e164, 7)) "
+        "where phone_e164 is not null"
     ),
     "st_customer_contacts_email_lower_idx": (
-        "servicetitan.st_customer_contacts (tenant_id, email_lower)"
+        "servicetitan.st_customer_contacts (tenant_id, email_lower) where email_lower is not null"
     ),
     "st_customers_name_lower_idx": "servicetitan.st_customers (tenant_id, lower(name))",
     "st_customers_name_trgm_idx": "servicetitan.st_customers using gin (name gin_trgm_ops)",
