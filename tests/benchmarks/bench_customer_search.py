@@ -258,7 +258,7 @@ def sync_rates(args: argparse.Namespace, work: Path) -> None:
         isolation_level="AUTOCOMMIT",
     )
     sim, sim_env = start_simulator("large", args.seed, customers=args.sync_customers)
-    entities = ("customers", "customer_contacts", "locations")
+    entities = tuple(args.sync_entities)
     rates: dict[tuple[str, str], list[float]] = {}
     try:
         for run in range(2):
@@ -313,6 +313,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=15)
     parser.add_argument("--before-samples", type=int, default=5)
     parser.add_argument("--sync-customers", type=int, default=200_000)
+    parser.add_argument(
+        "--sync-entities", nargs="+", default=["customers", "customer_contacts", "locations"]
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-sync", action="store_true")
     parser.add_argument("--skip-lookups", action="store_true")
