@@ -5,6 +5,7 @@ typo becomes a clear "did you mean" error before anything reaches ServiceTitan.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +43,11 @@ _CUSTOMER_COLUMNS = """
     concat_ws(', ', c.street, c.city, c.state, c.zip) as address, c.merged_to_id
 """
 
-#: How alike (pg_trgm's `similarity`, 0 to 1) a misspelled name must be to a customer's name to
-#: find it when no name contains every word typed: "Jon Smtih" and "John Smith" share 4 of 17
-#: trigrams (0.24); unrelated names of two words share at most a letter or two (under 0.15).
-NAME_SIMILARITY = 0.2
+#: Corrections of one misspelled word kept (the fewest edits first), and the edits allowed: one
+#: in a word of up to three letters ("Jon" -> John), two in a longer one (two swapped letters:
+#: "Pual" -> Paul, "Smtih" -> Smith).
+CORRECTIONS = 5
+_SHORT_WORD = 3
 
 #: Customers matching a broad search ("smith", "Camelback") ranked at most: thousands share a
 #: street or a surname at a large tenant, all holding every word asked for, and ranking them
@@ -81,8 +83,9 @@ def find_customers(
     Each criterion reads a search column through its index (migration 0013): a phone by its
     E.164 or its last digits, an email lower-cased, a name or address by pg_trgm. A name matches
     when it is the name asked for (any case), then when it holds every word given; with `fuzzy`,
-    when none does, names alike by trigram similarity are found ("Jon Smtih" for John Smith),
-    the fewest edits away first. Writes resolve customers without `fuzzy`: a guess is for a
+    when none does, each word is corrected against the dictionary of the tenant's name words
+    ("Jon Smtih" -> John Smith) and the names holding the corrections found, the fewest edits
+    from the name typed first. Writes resolve customers without `fuzzy`: a guess is for a
     person to confirm."""
     query = _CustomerQuery(tenant_id, limit)
     if customer_id is not None:
@@ -106,11 +109,56 @@ def find_customers(
         found += [c for c in query.with_name_words(name).run(conn) if c["id"] not in seen]
     if found or not fuzzy or len(name) > _MAX_FUZZY_NAME:
         return found[:limit]
-    conn.execute(
-        sa.text("select set_config('pg_trgm.similarity_threshold', :limit, true)"),
-        {"limit": str(NAME_SIMILARITY)},
-    )
-    return query.with_name_alike(name).run(conn)
+    corrections = corrected_words(conn, tenant_id, name)
+    if not corrections:
+        return []
+    found = query.with_names_in(name, corrections).run(conn)
+    if len(found) < limit:
+        seen = {customer["id"] for customer in found}
+        alike = query.with_corrected_words(name, corrections).run(conn)
+        found += [c for c in alike if c["id"] not in seen]
+    return found[:limit]
+
+
+def corrected_words(conn: sa.Connection, tenant_id: int, name: str) -> list[list[str]]:
+    """Each word of `name` (as `servicetitan.search_text` reads it) with the words of the
+    tenant's customer names it may be a misspelling of, the fewest edits away first (itself
+    first if a name holds it); [] if some word is like no name's word.
+
+    The dictionary (`st_customer_name_words`, migration 0013) is small even at a million
+    customers, so every word of a similar length is compared by `levenshtein_less_equal`
+    (fuzzystrmatch), which stops counting past the edits allowed."""
+    text = conn.execute(sa.text("select servicetitan.search_text(:name)"), {"name": name}).scalar()
+    words = (text or "").split()
+    corrections: list[list[str]] = []
+    for word in words:
+        if len(word) < 2:
+            corrections.append([word])
+            continue
+        edits = 1 if len(word) <= _SHORT_WORD else 2
+        found = conn.execute(
+            sa.text(
+                """select word from servicetitan.st_customer_name_words
+                   where tenant_id = :tenant
+                     and length(word) between :shortest and :longest
+                     and levenshtein_less_equal(word, :word, :edits) <= :edits
+                   order by levenshtein(word, :word), similarity(word, :word) desc, word
+                   limit :corrections"""
+            ),
+            {
+                "tenant": tenant_id,
+                "word": word,
+                "edits": edits,
+                "shortest": len(word) - edits,
+                "longest": len(word) + edits,
+                "corrections": CORRECTIONS,
+            },
+        ).scalars()
+        corrected = list(found)
+        if not corrected:
+            return []
+        corrections.append(corrected)
+    return corrections
 
 
 _CONTACTS = "servicetitan.st_customer_contacts"
@@ -122,6 +170,10 @@ def _contains(column: str, key: str, word: str) -> str:
     if len(word) >= _TRIGRAM:
         return f"{column} ilike :{key}"
     return f"strpos(lower({column}), lower(:{key}_text)) > 0"
+
+
+#: How far a customer's name is from a misspelled one typed.
+_EDITS = f"levenshtein(lower(left(c.name, {_MAX_FUZZY_NAME})), lower(:name))"
 
 
 class _CustomerQuery:
@@ -206,16 +258,28 @@ class _CustomerQuery:
             clauses.append(_contains("c.name", f"name{n}", word))
         return self._with_name(name, clauses, params)
 
-    def with_name_alike(self, name: str) -> _CustomerQuery:
-        """This search, for names alike to `name` by trigram similarity (the threshold is the
-        session's `pg_trgm.similarity_threshold`), the fewest edits away first: trigrams find
-        the candidates, but rank "John Smithson" (which shares "on " with "Jon") above "John
-        Smith" for "Jon Smtih"."""
-        edits = "levenshtein(lower(left(c.name, 255)), lower(:name))"
-        query = self._with_name(name, ["c.name % :name"], {}, edits)
-        # All of them: the first found are not the most alike (a guess must be the best one).
-        query.candidates = None
-        return query
+    def with_names_in(self, name: str, corrections: list[list[str]]) -> _CustomerQuery:
+        """This search, for customers named (any case) by a combination of the corrections of
+        `name`'s words, read through the b-tree on the lower-cased name, the fewest edits from
+        `name` first."""
+        names = [" ".join(words) for words in itertools.product(*corrections)]
+        return self._with_name(
+            name, ["lower(c.name) = any(:corrected)"], {"corrected": names}, _EDITS
+        )
+
+    def with_corrected_words(self, name: str, corrections: list[list[str]]) -> _CustomerQuery:
+        """This search, for names holding a correction of every word of `name` ("Smith, John"
+        for "Jon Smtih"), the fewest edits from `name` first."""
+        params: dict[str, Any] = {}
+        clauses = []
+        for n, words in enumerate(corrections):
+            alternatives = []
+            for m, word in enumerate(words):
+                key = f"fix{n}_{m}"
+                params[key], params[f"{key}_text"] = f"%{like_pattern(word)}%", word
+                alternatives.append(_contains("c.name", key, word))
+            clauses.append(f"({' or '.join(alternatives)})")
+        return self._with_name(name, clauses, params, _EDITS)
 
     def _with_name(
         self, name: str, clauses: list[str], params: dict[str, Any], *first: str

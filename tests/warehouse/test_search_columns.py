@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from perfect_catch.tools.lookup import find_customers
+from perfect_catch.tools.lookup import corrected_words, find_customers
 from perfect_catch.warehouse import migrate
 from perfect_catch.warehouse.embedded import EmbeddedServer
 from perfect_catch.warehouse.engine import create_engine
@@ -87,7 +87,8 @@ LOOKUPS: dict[str, tuple[dict[str, str], set[str]]] = {
     "email": ({"email": "Someone@Example.com"}, {"st_customer_contacts_email_lower_idx"}),
     "name": ({"name": "Paul Lewis"}, {"st_customers_name_lower_idx"}),
     "part of a name": ({"name": "Lewi"}, {"st_customers_name_trgm_idx"}),
-    "misspelled name": ({"name": "Pual Lewsi"}, {"st_customers_name_trgm_idx"}),
+    # Corrected word by word against the name words, then read by the corrected names.
+    "misspelled name": ({"name": "Pual Lewsi"}, {"st_customers_name_lower_idx"}),
     "part of a street": (
         {"address": "4821 Camelback"},
         {"st_customers_address_trgm_idx", "st_locations_address_trgm_idx"},
@@ -204,3 +205,57 @@ def test_backfill_fills_rows_loaded_before_the_migration(engine: sa.Engine) -> N
         ):
             found = find_customers(conn, 1, **criteria)
             assert [c["id"] for c in found] == [10], criteria
+        # The name words of rows loaded before the migration are in the dictionary.
+        found = find_customers(conn, 1, name="Pual Lewsi", fuzzy=True)
+        assert [c["id"] for c in found] == [10]
+
+
+def test_misspelled_names_are_corrected_against_the_name_words(
+    large_engine: sa.Engine,
+) -> None:
+    """Each word is corrected against the dictionary (far smaller than the customers: the
+    plan test above shows the customers then read by the corrected names' index), and the
+    one named exactly by the corrections comes first."""
+    found, _ = _lookup_plans(large_engine, name="Pual Lewsi")
+    assert found and found[0]["name"] == "Paul Lewis"
+    with large_engine.connect() as conn:
+        count = conn.execute(
+            sa.text("select count(*) from servicetitan.st_customer_name_words")
+        ).scalar()
+        assert count and count < ROWS / 10
+        corrected = corrected_words(conn, TENANT, "Pual Lewsi")
+        assert corrected[0][0] == "paul" and corrected[1][0] == "lewis"
+        assert corrected_words(conn, TENANT, "Zzyzxq Lewis") == []
+
+
+def test_name_words_follow_inserts_and_renames(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                """insert into servicetitan.st_customers
+                     (tenant_id, id, name, raw, modified_on, synced_at)
+                   values (1, 10, 'Quentin Blackwood-Hale', '{}', now(), now()),
+                          (2, 11, 'Other Tenant', '{}', now(), now())"""
+            )
+        )
+        conn.execute(
+            sa.text("update servicetitan.st_customers set name = 'Quentin Ashgrove' where id = 10")
+        )
+        words = conn.execute(
+            sa.text(
+                "select tenant_id, word from servicetitan.st_customer_name_words"
+                " order by tenant_id, word"
+            )
+        ).all()
+    assert [tuple(w) for w in words] == [
+        (1, "ashgrove"),
+        (1, "blackwood"),
+        (1, "hale"),
+        (1, "quentin"),
+        (2, "other"),
+        (2, "tenant"),
+    ]
+    with engine.connect() as conn:
+        found = find_customers(conn, 1, name="Quentn Ashgorve", fuzzy=True)
+        assert [c["name"] for c in found] == ["Quentin Ashgrove"]
+        assert find_customers(conn, 2, name="Quentn Ashgorve", fuzzy=True) == []
