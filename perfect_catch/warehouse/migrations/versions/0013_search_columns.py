@@ -17,6 +17,10 @@ upsert fill them without knowing, and adding them fills the rows already there) 
   (`fuzzystrmatch`'s `levenshtein` ranks the misspelled matches); a b-tree on the lower-cased
   name finds the customer named exactly, whom every other match follows.
 
+A tenant's initial load into a nearly empty table builds the contacts' search indexes and the
+trigram indexes after it rather than row by row (`warehouse.loading.search_indexes`, which
+holds the same definitions).
+
 `integrations.e164` gains a shortcut for the forms offices type most ("(480) 555-2894",
 "480.555.2894 ext 12", "+1 480 555 2894"): the general reading costs 60-100 µs a number, which
 the contacts load would pay per row; the shortcut answers those forms in about 5 µs with the same
