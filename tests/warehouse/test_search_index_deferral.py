@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from perfect_catch.tools.lookup import find_customers
+from perfect_catch.warehouse import migrate
 from perfect_catch.warehouse.loading import search_indexes
 from perfect_catch.warehouse.loading.search_indexes import SEARCH_INDEXES
 from perfect_catch.warehouse.sync import PageProgress, sync_entity
@@ -108,3 +109,9 @@ def test_a_load_into_a_filled_table_keeps_them_and_builds_missing_ones(
         on_page=lambda progress: during.append(set(definitions(engine))),
     )
     assert during and all(found == TRIGRAMS for found in during)
+
+
+def test_a_database_without_the_search_columns_is_left_as_it_is(engine: sa.Engine) -> None:
+    migrate.downgrade(engine, "0010_owed_and_close_rate")
+    assert sync_entity(engine, client_of(3), CUSTOMERS, TENANT).inserted == 3
+    assert not definitions(engine)

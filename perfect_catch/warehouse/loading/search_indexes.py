@@ -9,7 +9,8 @@ it without them: cheap while it is this small, and the rows being loaded are not
 anyone to find. Incremental syncs and loads into a filled table keep them.
 
 A sync that died before building them again leaves them missing; the next sync of the table
-builds whatever is missing first (`create index if not exists`, nothing to do when present).
+builds whatever is missing first, on a database that has migration 0013's search columns (an
+older one has neither the columns nor the indexes, and is left as it is).
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ SEARCH_INDEXES: dict[str, dict[str, str]] = {
     },
 }
 
+#: Table -> the search column of migration 0013 it has once migrated (its indexes come with it).
+MARKERS: dict[str, str] = {
+    "servicetitan.st_customers": "address_search",
+    "servicetitan.st_locations": "address_search",
+    "servicetitan.st_customer_contacts": "phone_e164",
+}
+
 #: Below this many rows (all tenants) a table is nearly empty: its search indexes are rebuilt
 #: after an initial load into it, and a lookup reads it whole meanwhile in a few milliseconds.
 NEARLY_EMPTY = 10_000
@@ -54,12 +62,33 @@ def _schema_and_name(table: str) -> tuple[str, str]:
     return schema, name
 
 
+def _present(conn: psycopg.Connection, table: str) -> set[str]:
+    schema, name = _schema_and_name(table)
+    return {
+        row[0]
+        for row in conn.execute(
+            "select indexname from pg_indexes where schemaname = %s and tablename = %s",
+            (schema, name),
+        )
+    }
+
+
+def _migrated(conn: psycopg.Connection, table: str) -> bool:
+    schema, name = _schema_and_name(table)
+    row = conn.execute(
+        "select exists (select 1 from information_schema.columns"
+        " where table_schema = %s and table_name = %s and column_name = %s)",
+        (schema, name, MARKERS[table]),
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def defer_search_indexes(conn: psycopg.Connection, table: str, *, initial: bool) -> bool:
     """Before a load into `table`: for a tenant's `initial` load into a nearly empty table, drop
     its search indexes, for `build_search_indexes` to build after the load (True); otherwise
     build any missing (False). Commits on its own."""
     indexes = SEARCH_INDEXES.get(table)
-    if not indexes:
+    if not indexes or not _migrated(conn, table):
         return False
     if not initial:
         build_search_indexes(conn, table, analyze=False)
@@ -90,13 +119,7 @@ def build_search_indexes(conn: psycopg.Connection, table: str, *, analyze: bool 
     statistics of the table just loaded). Commits on its own."""
     indexes = SEARCH_INDEXES.get(table, {})
     schema, name = _schema_and_name(table)
-    present = {
-        row[0]
-        for row in conn.execute(
-            "select indexname from pg_indexes where schemaname = %s and tablename = %s",
-            (schema, name),
-        )
-    }
+    present = _present(conn, table)
     missing = {index: target for index, target in indexes.items() if index not in present}
     if not missing and not analyze:
         return
