@@ -259,3 +259,23 @@ def test_name_words_follow_inserts_and_renames(engine: sa.Engine) -> None:
         found = find_customers(conn, 1, name="Quentn Ashgorve", fuzzy=True)
         assert [c["name"] for c in found] == ["Quentin Ashgrove"]
         assert find_customers(conn, 2, name="Quentn Ashgorve", fuzzy=True) == []
+
+
+def test_two_swapped_letters_come_before_other_words_as_many_edits_away(
+    engine: sa.Engine,
+) -> None:
+    names = ["Rex Smtc", "Rex Smtikk", "Rex Sltig", "Rex Amtiz", "Rex Smtahh", "Rex Smith"]
+    with engine.begin() as conn:
+        for n, name in enumerate(names):
+            conn.execute(
+                sa.text(
+                    """insert into servicetitan.st_customers
+                         (tenant_id, id, name, raw, modified_on, synced_at)
+                       values (1, :id, :name, '{}', now(), now())"""
+                ),
+                {"id": 100 + n, "name": name},
+            )
+    with engine.connect() as conn:
+        assert corrected_words(conn, 1, "Rex Smtih")[1][0] == "smith"
+        found = find_customers(conn, 1, name="Rex Smtih", fuzzy=True)
+        assert found[0]["name"] == "Rex Smith"

@@ -139,7 +139,9 @@ create table servicetitan.st_customer_name_words (
     tenant_id bigint not null,
     word text not null,
     primary key (tenant_id, word)
-)
+);
+create index st_customer_name_words_length_idx
+    on servicetitan.st_customer_name_words (tenant_id, length(word))
 """
 
 #: The words of a name as `lookup_customer` reads them: `search_text`'s, two characters or more.
