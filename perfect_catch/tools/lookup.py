@@ -47,6 +47,9 @@ _CUSTOMER_COLUMNS = """
 #: in a word of up to three letters ("Jon" -> John), two in a longer one (two swapped letters:
 #: "Pual" -> Paul, "Smtih" -> Smith).
 CORRECTIONS = 5
+
+#: Names made of the words' corrections looked up by the name's index at most (about).
+_COMBINATIONS = 125
 _SHORT_WORD = 3
 
 #: Customers matching a broad search ("smith", "Camelback") ranked at most: thousands share a
@@ -271,9 +274,11 @@ class _CustomerQuery:
         """This search, for customers named (any case) by a combination of the corrections of
         `name`'s words, read through the b-tree on the lower-cased name, the likeliest
         combination first, then the fewest edits from `name`."""
+        # At most about `_COMBINATIONS` names, whatever the number of words typed.
+        kept = max(1, round(_COMBINATIONS ** (1 / max(len(corrections), 1))))
         # The likeliest first: the fewest places down each word's corrections in all.
         combinations = sorted(
-            itertools.product(*(list(enumerate(words)) for words in corrections)),
+            itertools.product(*(list(enumerate(words[:kept])) for words in corrections)),
             key=lambda combination: sum(place for place, _ in combination),
         )
         names = [" ".join(word for _, word in combination) for combination in combinations]

@@ -279,3 +279,6 @@ def test_two_swapped_letters_come_before_other_words_as_many_edits_away(
         assert corrected_words(conn, 1, "Rex Smtih")[1][0] == "smith"
         found = find_customers(conn, 1, name="Rex Smtih", fuzzy=True)
         assert found[0]["name"] == "Rex Smith"
+        # Eight words: a bounded number of names made of their corrections.
+        found = find_customers(conn, 1, name=" ".join(["Rex Smtih"] * 4), fuzzy=True)
+        assert "Rex Smith" in [c["name"] for c in found]
