@@ -4,6 +4,7 @@ call. Everything here reads the warehouse."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -19,10 +20,16 @@ class LookupCustomerInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer_id: int | None = Field(None, description="ServiceTitan customer id.")
-    name: str | None = Field(None, description="Name or part of it ('lewis', 'Paul Lewis').")
-    phone: str | None = Field(None, description="Phone in any format ('+1 (480) 555-2894').")
+    name: str | None = Field(
+        None, description="Name or part of it ('lewis', 'Paul Lewis'); misspelled is fine."
+    )
+    phone: str | None = Field(
+        None, description="Phone in any format ('+1 (480) 555-2894'), or its last 7+ digits."
+    )
     email: str | None = Field(None, description="Email address (exact, case-insensitive).")
-    address: str | None = Field(None, description="Street, city or zip words ('Pinnacle Peak').")
+    address: str | None = Field(
+        None, description="Street, city or zip words, or part of them ('Pinnacle Peak')."
+    )
     limit: int = Field(5, ge=1, le=20, description="Customers to return at most.")
     tenant_id: int | None = None
 
@@ -33,58 +40,118 @@ class LookupCustomerInput(BaseModel):
         return self
 
 
-def customer_summary(conn: sa.Connection, tenant_id: int, customer: dict[str, Any]) -> dict:
-    """A customer with contacts, locations, recent jobs, estimates, invoices and balance."""
-    cid = customer["id"]
-    detail = dict(customer)
-    detail["contacts"] = lookup.contacts_of(conn, tenant_id, cid)
-    detail["locations"] = lookup.locations_of(conn, tenant_id, cid)
-    detail["recent_jobs"] = lookup.rows(
-        conn,
-        """select j.id, j.job_number, j.job_status, jt.name as job_type,
-                  j.raw ->> 'summary' as summary, j.total, j.created_on, j.completed_on
-           from servicetitan.st_jobs j
-           left join servicetitan.st_job_types jt
-             on jt.tenant_id = j.tenant_id and jt.id = j.job_type_id
-           where j.tenant_id = :t and j.customer_id = :c and j.deleted_at is null
-           order by j.created_on desc nulls last limit 5""",
-        t=tenant_id,
-        c=cid,
+def _by_customer(found: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for row in found:
+        grouped.setdefault(row.pop("customer_id"), []).append(row)
+    return grouped
+
+
+def customer_summaries(
+    conn: sa.Connection, tenant_id: int, customers: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each customer with contacts, locations, five most recent jobs, estimates and invoices,
+    and open balance: one query per kind for all of them (a lookup returns up to 20), not one
+    per customer."""
+    ids = [customer["id"] for customer in customers]
+    if not ids:
+        return []
+    params = {"t": tenant_id, "ids": ids}
+    contacts = _by_customer(
+        lookup.rows(
+            conn,
+            """select customer_id, type, value, memo from servicetitan.st_customer_contacts
+               where tenant_id = :t and customer_id = any(:ids) and deleted_at is null
+                 and coalesce(active, true) order by customer_id, id""",
+            **params,
+        )
     )
-    detail["recent_estimates"] = lookup.rows(
-        conn,
-        """select id, name, status, subtotal, job_id, created_on, sold_on
-           from servicetitan.st_estimates
-           where tenant_id = :t and customer_id = :c and deleted_at is null
-           order by created_on desc nulls last limit 5""",
-        t=tenant_id,
-        c=cid,
+    locations = _by_customer(
+        lookup.rows(
+            conn,
+            """select customer_id, id, name, concat_ws(', ', street, city, state, zip) as address
+               from servicetitan.st_locations
+               where tenant_id = :t and customer_id = any(:ids) and deleted_at is null
+                 and coalesce(active, true) and merged_to_id is null
+               order by customer_id, id""",
+            **params,
+        )
     )
-    detail["recent_invoices"] = lookup.rows(
-        conn,
-        """select id, reference_number, job_id, total,
-                  servicetitan.invoice_balance_due(
-                    tenant_id, customer_id, id, total, balance) as balance,
-                  invoice_date, due_date, paid_on
-           from servicetitan.st_invoices
-           where tenant_id = :t and customer_id = :c and deleted_at is null
-           order by invoice_date desc nulls last limit 5""",
-        t=tenant_id,
-        c=cid,
+    jobs = _by_customer(
+        lookup.rows(
+            conn,
+            """select x.customer_id, j.* from unnest(cast(:ids as bigint[])) x(customer_id)
+               cross join lateral (
+                 select j.id, j.job_number, j.job_status, jt.name as job_type,
+                        j.raw ->> 'summary' as summary, j.total, j.created_on, j.completed_on
+                 from servicetitan.st_jobs j
+                 left join servicetitan.st_job_types jt
+                   on jt.tenant_id = j.tenant_id and jt.id = j.job_type_id
+                 where j.tenant_id = :t and j.customer_id = x.customer_id
+                   and j.deleted_at is null
+                 order by j.created_on desc nulls last limit 5) j""",
+            **params,
+        )
     )
-    open_balance = lookup.rows(
-        conn,
-        """select coalesce(sum(due), 0) as open_balance, count(*) as open_invoices
-           from (select servicetitan.invoice_balance_due(
-                           tenant_id, customer_id, id, total, balance) as due
+    estimates = _by_customer(
+        lookup.rows(
+            conn,
+            """select x.customer_id, e.* from unnest(cast(:ids as bigint[])) x(customer_id)
+               cross join lateral (
+                 select id, name, status, subtotal, job_id, created_on, sold_on
+                 from servicetitan.st_estimates
+                 where tenant_id = :t and customer_id = x.customer_id and deleted_at is null
+                 order by created_on desc nulls last limit 5) e""",
+            **params,
+        )
+    )
+    invoices = _by_customer(
+        lookup.rows(
+            conn,
+            """select x.customer_id, i.* from unnest(cast(:ids as bigint[])) x(customer_id)
+               cross join lateral (
+                 select id, reference_number, job_id, total,
+                        servicetitan.invoice_balance_due(
+                          tenant_id, customer_id, id, total, balance) as balance,
+                        invoice_date, due_date, paid_on
                  from servicetitan.st_invoices
-                 where tenant_id = :t and customer_id = :c and deleted_at is null) i
-           where due > 0""",
-        t=tenant_id,
-        c=cid,
-    )[0]
-    detail.update(open_balance)
-    return detail
+                 where tenant_id = :t and customer_id = x.customer_id and deleted_at is null
+                 order by invoice_date desc nulls last limit 5) i""",
+            **params,
+        )
+    )
+    balances = {
+        row["customer_id"]: row
+        for row in lookup.rows(
+            conn,
+            """select customer_id, coalesce(sum(due), 0) as open_balance,
+                      count(*) as open_invoices
+               from (select customer_id, servicetitan.invoice_balance_due(
+                               tenant_id, customer_id, id, total, balance) as due
+                     from servicetitan.st_invoices
+                     where tenant_id = :t and customer_id = any(:ids)
+                       and deleted_at is null) i
+               where due > 0 group by customer_id""",
+            **params,
+        )
+    }
+    summaries = []
+    for customer in customers:
+        cid = customer["id"]
+        owed = balances.get(cid, {"open_balance": Decimal(0), "open_invoices": 0})
+        summaries.append(
+            {
+                **customer,
+                "contacts": contacts.get(cid, []),
+                "locations": locations.get(cid, []),
+                "recent_jobs": jobs.get(cid, []),
+                "recent_estimates": estimates.get(cid, []),
+                "recent_invoices": invoices.get(cid, []),
+                "open_balance": owed["open_balance"],
+                "open_invoices": owed["open_invoices"],
+            }
+        )
+    return summaries
 
 
 @tool("lookup_customer", read_only=True, idempotent=True, title="Look up a customer")
@@ -103,8 +170,9 @@ def lookup_customer(context: ToolContext, params: LookupCustomerInput) -> dict[s
             email=params.email,
             address=params.address,
             limit=params.limit,
+            fuzzy=True,
         )
-        customers = [customer_summary(conn, tenant_id, c) for c in found]
+        customers = customer_summaries(conn, tenant_id, found)
     answer: dict[str, Any] = {"customers": customers, "count": len(customers)}
     if not customers:
         answer["note"] = "no customer matches; try fewer words, another spelling or the phone"

@@ -5,6 +5,7 @@ typo becomes a clear "did you mean" error before anything reaches ServiceTitan.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,30 @@ _CUSTOMER_COLUMNS = """
     concat_ws(', ', c.street, c.city, c.state, c.zip) as address, c.merged_to_id
 """
 
+#: Corrections of one misspelled word kept (the fewest edits first), and the edits allowed: one
+#: in a word of up to three letters ("Jon" -> John), two in a longer one (two swapped letters:
+#: "Pual" -> Paul, "Smtih" -> Smith).
+CORRECTIONS = 5
+
+#: Names made of the words' corrections looked up by the name's index at most (about).
+_COMBINATIONS = 125
+_SHORT_WORD = 3
+
+#: Customers matching a broad search ("smith", "Camelback") ranked at most: thousands share a
+#: street or a surname at a large tenant, all holding every word asked for, and ranking them
+#: all costs seconds. Exact names are looked for first, so this only bounds the runners-up.
+CANDIDATES = 500
+
+#: `levenshtein` (fuzzystrmatch) takes texts up to this length; a longer name is not typed.
+_MAX_FUZZY_NAME = 255
+
+#: Digits of a partial phone number the index of contacts' last seven digits narrows by.
+_PHONE_INDEXED_DIGITS = 7
+
+#: pg_trgm indexes words of three characters or more; a shorter one ("N", "Rd") is checked on
+#: the rows the longer ones found instead of scanning the whole index.
+_TRIGRAM = 3
+
 
 def find_customers(
     conn: sa.Connection,
@@ -53,54 +78,257 @@ def find_customers(
     email: str | None = None,
     address: str | None = None,
     limit: int = 10,
+    fuzzy: bool = False,
 ) -> list[dict[str, Any]]:
     """Customers matching every given criterion (live rows, merged ones followed to their
-    survivor), best matches first."""
-    clauses = ["c.tenant_id = :tenant", "c.deleted_at is null"]
-    params: dict[str, Any] = {"tenant": tenant_id, "limit": limit}
+    survivor), best matches first: a name equal to the one asked for, then the most alike.
+
+    Each criterion reads a search column through its index (migration 0013): a phone by its
+    E.164 or its last digits, an email lower-cased, a name or address by pg_trgm. A name matches
+    when it is the name asked for (any case), then when it holds every word given; with `fuzzy`,
+    when none does, each word is corrected against the dictionary of the tenant's name words
+    ("Jon Smtih" -> John Smith) and the names holding the corrections found, the fewest edits
+    from the name typed first. Writes resolve customers without `fuzzy`: a guess is for a
+    person to confirm."""
+    query = _CustomerQuery(tenant_id, limit)
     if customer_id is not None:
-        clauses.append("c.id = :customer_id")
-        params["customer_id"] = customer_id
-    if name:
-        for n, word in enumerate(name.split()):
-            clauses.append(f"c.name ilike :name{n}")
-            params[f"name{n}"] = f"%{like_pattern(word)}%"
+        query.where("c.id = :customer_id", customer_id=customer_id)
     if phone:
-        clauses.append(
-            """exists (select 1 from servicetitan.st_customer_contacts p
-               where p.tenant_id = c.tenant_id and p.customer_id = c.id
-                 and p.deleted_at is null
-                 and right(integrations.e164(p.value), :digits) = :phone)"""
-        )
-        params["phone"] = normalize_phone(phone)
-        params["digits"] = len(params["phone"])
+        query.phone(phone)
     if email:
-        clauses.append(
-            """exists (select 1 from servicetitan.st_customer_contacts e
-               where e.tenant_id = c.tenant_id and e.customer_id = c.id
-                 and e.deleted_at is null and lower(e.value) = lower(:email))"""
+        query.where(
+            f"c.id in (select e.customer_id from {_CONTACTS} e"
+            " where e.tenant_id = :tenant and e.email_lower = lower(btrim(:email))"
+            " and e.deleted_at is null)",
+            email=email,
         )
-        params["email"] = email.strip()
     if address:
-        for n, word in enumerate(address.replace(",", " ").split()):
-            clauses.append(
-                f"""(concat_ws(' ', c.street, c.city, c.state, c.zip) ilike :addr{n}
-                    or exists (select 1 from servicetitan.st_locations l
-                               where l.tenant_id = c.tenant_id and l.customer_id = c.id
-                                 and l.deleted_at is null
-                                 and concat_ws(' ', l.street, l.city, l.state, l.zip)
-                                     ilike :addr{n}))"""
+        query.address(conn, address, alone=not (customer_id or phone or email or name))
+    if not name:
+        return query.run(conn)
+    found = query.with_name_exact(name).run(conn)
+    if len(found) < limit:
+        seen = {customer["id"] for customer in found}
+        found += [c for c in query.with_name_words(name).run(conn) if c["id"] not in seen]
+    if found or not fuzzy or len(name) > _MAX_FUZZY_NAME:
+        return found[:limit]
+    corrections = corrected_words(conn, tenant_id, name)
+    if not corrections:
+        return []
+    found = query.with_names_in(name, corrections).run(conn)
+    if len(found) < limit:
+        seen = {customer["id"] for customer in found}
+        alike = query.with_corrected_words(name, corrections).run(conn)
+        found += [c for c in alike if c["id"] not in seen]
+    return found[:limit]
+
+
+def _swapped(word: str) -> list[str]:
+    """`word` with two neighbouring letters swapped, each way: the commonest typing slip, which
+    `levenshtein` counts as two edits, as many as words that merely share half the letters."""
+    return [word[:n] + word[n + 1] + word[n] + word[n + 2 :] for n in range(len(word) - 1)]
+
+
+def corrected_words(conn: sa.Connection, tenant_id: int, name: str) -> list[list[str]]:
+    """Each word of `name` (as `servicetitan.search_text` reads it) with the words of the
+    tenant's customer names it may be a misspelling of: itself if a name holds it, then it with
+    two letters swapped ("Smtih" -> Smith), then the fewest edits away; [] if some word is like
+    no name's word.
+
+    The dictionary (`st_customer_name_words`, migration 0013) is small even at a million
+    customers, so every word of a similar length (an index on the words' length) is compared by
+    `levenshtein_less_equal` (fuzzystrmatch), which stops counting past the edits allowed."""
+    text = conn.execute(sa.text("select servicetitan.search_text(:name)"), {"name": name}).scalar()
+    words = (text or "").split()
+    corrections: list[list[str]] = []
+    for word in words:
+        if len(word) < 2:
+            corrections.append([word])
+            continue
+        edits = 1 if len(word) <= _SHORT_WORD else 2
+        found = conn.execute(
+            sa.text(
+                """select word from servicetitan.st_customer_name_words
+                   where tenant_id = :tenant
+                     and length(word) between :shortest and :longest
+                     and levenshtein_less_equal(word, :word, :edits) <= :edits
+                   order by word = :word desc, word = any(:swapped) desc, levenshtein(word, :word),
+                            similarity(word, :word) desc, word
+                   limit :corrections"""
+            ),
+            {
+                "tenant": tenant_id,
+                "word": word,
+                "swapped": _swapped(word),
+                "edits": edits,
+                "shortest": len(word) - edits,
+                "longest": len(word) + edits,
+                "corrections": CORRECTIONS,
+            },
+        ).scalars()
+        corrected = list(found)
+        if not corrected:
+            return []
+        corrections.append(corrected)
+    return corrections
+
+
+_CONTACTS = "servicetitan.st_customer_contacts"
+
+
+def _contains(column: str, key: str, word: str) -> str:
+    """`column` holds `word` (bound as `key`, a LIKE pattern `%word%`), as an index condition
+    when pg_trgm can index the word, else as a check on the rows found."""
+    if len(word) >= _TRIGRAM:
+        return f"{column} ilike :{key}"
+    return f"strpos(lower({column}), lower(:{key}_text)) > 0"
+
+
+#: How far a customer's name is from a misspelled one typed.
+_EDITS = f"levenshtein(lower(left(c.name, {_MAX_FUZZY_NAME})), lower(:name))"
+
+
+class _CustomerQuery:
+    """The clauses of one customer search, each written so an index serves it."""
+
+    def __init__(self, tenant_id: int, limit: int) -> None:
+        self.clauses = ["c.tenant_id = :tenant", "c.deleted_at is null"]
+        self.ranks: list[str] = []
+        self.params: dict[str, Any] = {"tenant": tenant_id, "limit": limit}
+        self.candidates: int | None = CANDIDATES
+
+    def where(self, clause: str, **params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.update(params)
+
+    def phone(self, phone: str) -> None:
+        """A whole number by its E.164; a partial one by its last seven digits, then all."""
+        number = normalize_phone(phone)
+        if number.startswith("+"):
+            self.where(
+                f"c.id in (select p.customer_id from {_CONTACTS} p"
+                " where p.tenant_id = :tenant and p.phone_e164 = :phone"
+                " and p.deleted_at is null)",
+                phone=number,
             )
-            params[f"addr{n}"] = f"%{like_pattern(word)}%"
-    found = rows(
-        conn,
-        f"""select {_CUSTOMER_COLUMNS} from servicetitan.st_customers c
-            where {" and ".join(clauses)}
-            order by c.active desc, c.merged_to_id is not null, c.modified_on desc
-            limit :limit""",
-        **params,
-    )
-    return found
+            return
+        self.where(
+            f"c.id in (select p.customer_id from {_CONTACTS} p"
+            " where p.tenant_id = :tenant and right(p.phone_e164, 7) = :phone_last"
+            " and p.phone_e164 like :phone_end and p.deleted_at is null)",
+            phone_last=number[-_PHONE_INDEXED_DIGITS:],
+            phone_end=f"%{number}",
+        )
+
+    def address(self, conn: sa.Connection, address: str, *, alone: bool) -> None:
+        """Every word of `address` in the customer's address line or one of its locations'.
+
+        `alone` (no other criterion): the customers are found through the address indexes, at
+        most `CANDIDATES` from each table. Otherwise the other criteria find them and the
+        address is checked on each: a broad address ("Camelback") matches tens of thousands."""
+        text = conn.execute(
+            sa.text("select servicetitan.search_text(:address)"), {"address": address}
+        ).scalar()
+        words = (text or "").split()
+        if not words:
+            raise ToolInputError(f"address {address!r} has no letters or digits to look for")
+        params: dict[str, Any] = {"address_text": text}
+        matches = []
+        for n, word in enumerate(words):
+            params[f"addr{n}"], params[f"addr{n}_text"] = f"%{word}%", word
+            matches.append(_contains("{alias}.address_search", f"addr{n}", word))
+        match = " and ".join(matches)
+        if alone:
+            clause = f"""c.id in (
+                (select a.id from servicetitan.st_customers a
+                 where a.tenant_id = :tenant and {match.format(alias="a")} limit {CANDIDATES})
+                union all
+                (select l.customer_id from servicetitan.st_locations l
+                 where l.tenant_id = :tenant and l.deleted_at is null
+                   and {match.format(alias="l")} limit {CANDIDATES}))"""
+        else:
+            # "offset 0" keeps the check per customer found: without it PostgreSQL may hash
+            # every location matching the address first, tens of thousands for a street.
+            clause = f"""({match.format(alias="c")}
+                or exists (select 1 from servicetitan.st_locations l
+                           where l.tenant_id = c.tenant_id and l.customer_id = c.id
+                             and l.deleted_at is null and {match.format(alias="l")}
+                           offset 0))"""
+        self.where(clause, **params)
+        self.ranks.append("similarity(c.address_search, :address_text) desc")
+
+    def with_name_exact(self, name: str) -> _CustomerQuery:
+        """This search, for customers named `name` (any case)."""
+        return self._with_name(name, ["lower(c.name) = lower(:name)"], {})
+
+    def with_name_words(self, name: str) -> _CustomerQuery:
+        """This search, for names holding every word of `name`, the most alike first."""
+        params: dict[str, Any] = {}
+        clauses = []
+        for n, word in enumerate(name.split()):
+            params[f"name{n}"], params[f"name{n}_text"] = f"%{like_pattern(word)}%", word
+            clauses.append(_contains("c.name", f"name{n}", word))
+        return self._with_name(name, clauses, params)
+
+    def with_names_in(self, name: str, corrections: list[list[str]]) -> _CustomerQuery:
+        """This search, for customers named (any case) by a combination of the corrections of
+        `name`'s words, read through the b-tree on the lower-cased name, the likeliest
+        combination first, then the fewest edits from `name`."""
+        # At most about `_COMBINATIONS` names, whatever the number of words typed.
+        kept = max(1, round(_COMBINATIONS ** (1 / max(len(corrections), 1))))
+        # The likeliest first: the fewest places down each word's corrections in all.
+        combinations = sorted(
+            itertools.product(*(list(enumerate(words[:kept])) for words in corrections)),
+            key=lambda combination: sum(place for place, _ in combination),
+        )
+        names = [" ".join(word for _, word in combination) for combination in combinations]
+        return self._with_name(
+            name,
+            ["lower(c.name) = any(:corrected)"],
+            {"corrected": names},
+            "array_position(cast(:corrected as text[]), lower(c.name))",
+            _EDITS,
+        )
+
+    def with_corrected_words(self, name: str, corrections: list[list[str]]) -> _CustomerQuery:
+        """This search, for names holding a correction of every word of `name` ("Smith, John"
+        for "Jon Smtih"), the fewest edits from `name` first."""
+        params: dict[str, Any] = {}
+        clauses = []
+        for n, words in enumerate(corrections):
+            alternatives = []
+            for m, word in enumerate(words):
+                key = f"fix{n}_{m}"
+                params[key], params[f"{key}_text"] = f"%{like_pattern(word)}%", word
+                alternatives.append(_contains("c.name", key, word))
+            clauses.append(f"({' or '.join(alternatives)})")
+        return self._with_name(name, clauses, params, _EDITS)
+
+    def _with_name(
+        self, name: str, clauses: list[str], params: dict[str, Any], *first: str
+    ) -> _CustomerQuery:
+        query = _CustomerQuery.__new__(_CustomerQuery)
+        query.clauses = [*self.clauses, *clauses]
+        query.ranks = [*first, "similarity(c.name, :name) desc", *self.ranks]
+        query.params = {**self.params, **params, "name": name.strip()}
+        query.candidates = self.candidates
+        return query
+
+    def sql(self) -> str:
+        """The best `limit` of the customers matching every clause (of the first
+        `self.candidates` found, when set)."""
+        ranks = ", ".join(
+            [*self.ranks, "c.active desc", "c.merged_to_id is not null", "c.modified_on desc"]
+        )
+        cap = "" if self.candidates is None else f" limit {self.candidates}"
+        return (
+            f"select {_CUSTOMER_COLUMNS} from ("
+            f"select c.* from servicetitan.st_customers c where {' and '.join(self.clauses)}"
+            f"{cap}) c order by {ranks}, c.id limit :limit"
+        )
+
+    def run(self, conn: sa.Connection) -> list[dict[str, Any]]:
+        return rows(conn, self.sql(), **self.params)
 
 
 def like_pattern(text: str) -> str:

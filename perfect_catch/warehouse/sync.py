@@ -40,6 +40,10 @@ from perfect_catch.warehouse.catalog import EntitySpec
 from perfect_catch.warehouse.loading.batch import PreparedBatch, prepare_batch
 from perfect_catch.warehouse.loading.direct_copy import widen_copy_buffer
 from perfect_catch.warehouse.loading.load import LoadResult, load_records
+from perfect_catch.warehouse.loading.search_indexes import (
+    build_search_indexes,
+    defer_search_indexes,
+)
 from perfect_catch.warehouse.loading.seen_ids import SEEN_TABLE, ensure_seen_table
 
 
@@ -296,6 +300,40 @@ def _run(
     run = _Run(token=state.continuation_token, watermark=state.watermark)
     # Under the advisory lock nobody else writes the tenant's rows of this entity.
     initial = not _has_rows(conn, spec, tenant_id)
+    # An initial load into a nearly empty table builds the search indexes after it.
+    deferred = defer_search_indexes(conn, spec.qualified, initial=initial)
+    try:
+        return _load(
+            conn,
+            client,
+            spec,
+            tenant_id,
+            full,
+            on_page,
+            run_id,
+            include_recent_changes,
+            state,
+            run,
+            initial,
+        )
+    finally:
+        if deferred:
+            build_search_indexes(conn, spec.qualified)
+
+
+def _load(
+    conn: psycopg.Connection,
+    client: SourceClient,
+    spec: EntitySpec,
+    tenant_id: int,
+    full: bool,
+    on_page: Callable[[PageProgress], None] | None,
+    run_id: str | None,
+    include_recent_changes: bool,
+    state: sync_state.SyncState,
+    run: _Run,
+    initial: bool,
+) -> _Run:
     track_seen = full and not initial
     if full:
         with conn.transaction():

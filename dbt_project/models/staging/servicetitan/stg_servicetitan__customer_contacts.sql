@@ -16,13 +16,9 @@ renamed as (
         type as contact_type,
         value as contact_value,
         memo,
-        case
-            when type in ('Phone', 'MobilePhone', 'Fax')
-                then {{ normalize_phone("coalesce(raw -> 'phoneSettings' ->> 'phoneNumber', value)") }}
-        end as phone_e164,
-        case
-            when type = 'Email' and value like '%@%' then lower(btrim(value))
-        end as email,
+        -- Both stored when the row is written (migration 0013's search columns).
+        phone_e164,
+        email_lower as email,
         coalesce(cast(raw -> 'phoneSettings' ->> 'doNotText' as boolean), false) as do_not_text,
         coalesce(active, false) as is_active,
         created_on as created_at,
