@@ -41,7 +41,7 @@ up), live jobs by status, customer and completion (customers whose last service 
 from the index alone), jobs by creation (`search_jobs`, newest first).
 
 Revision ID: 0013_search_columns
-Revises: 0010_owed_and_close_rate
+Revises: 0012_suppliers
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from types import ModuleType
 from alembic import op
 
 revision = "0013_search_columns"
-down_revision = "0010_owed_and_close_rate"
+down_revision = "0012_suppliers"
 branch_labels = None
 depends_on = None
 

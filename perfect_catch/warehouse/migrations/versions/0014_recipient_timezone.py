@@ -8,7 +8,7 @@ name) and `recipient_timezone_source` (workflow, caller, location coordinates, l
 revision keep nulls and are measured in the tenant's zone, as before.
 
 Revision ID: 0014_recipient_timezone
-Revises: 0012_suppliers
+Revises: 0013_search_columns
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0014_recipient_timezone"
-down_revision = "0012_suppliers"
+down_revision = "0013_search_columns"
 branch_labels = None
 depends_on = None
 
