@@ -17,6 +17,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, ClassVar
 
 from perfect_catch.simulators.faults import FaultInjector
 from perfect_catch.simulators.supplier_catalog import (
@@ -151,3 +152,38 @@ class SupplierSite:
     @property
     def drifted(self) -> bool:
         return self.faults.config.supplier_layout == "drifted"
+
+
+class SupplierSystem:
+    """One supplier's entry on the simulator host: its site, its app, the host-level advance.
+    Each supplier names itself, its account and its app builder, and the variables it prints."""
+
+    name: ClassVar[str]
+    prefix: ClassVar[str]
+    vendor: ClassVar[str]
+    username: ClassVar[str] = ""
+    password: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        seed: int = 1,
+        size: str = "small",
+        faults: FaultInjector | None = None,
+        anchor: date | str | None = None,
+    ) -> None:
+        self.state = SupplierSite(self.vendor, seed, size, anchor, self.username, self.password)
+        self.app = self.build_app(self.state, faults or FaultInjector(seed=seed))
+
+    @staticmethod
+    def build_app(site: SupplierSite, faults: FaultInjector) -> Any:
+        raise NotImplementedError
+
+    def attach_faults(self, faults: FaultInjector) -> None:
+        self.app = self.build_app(self.state, faults)
+
+    def advance_days(self, days: int) -> dict[str, object]:
+        """The host-level advance: prices and stock move `days` simulated days on."""
+        return {"day": self.state.advance(days), "date": self.state.today.isoformat()}
+
+    def env(self, base_url: str) -> dict[str, str]:
+        raise NotImplementedError

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 
 import sqlalchemy as sa
 
-from perfect_catch.tools.pricebook import Item, Kind
+from perfect_catch.tools.pricebook import Item, Kind, item_from_row
 
 #: An item is what a clause names when its name is found in the clause at least this well.
 NAME_MATCH = 0.6
@@ -119,20 +118,6 @@ order by ord, lower(display_name), id
 """
 
 
-def _item(row: sa.Row) -> Item:
-    return Item(
-        kind=row.kind,
-        id=row.id,
-        code=row.code or "",
-        name=row.display_name or row.code or str(row.id),
-        description=row.description or "",
-        price=row.price if row.price is not None else Decimal(0),
-        member_price=row.member_price,
-        cost=row.cost,
-        hours=row.hours,
-    )
-
-
 def search(
     conn: sa.Connection, tenant_id: int, said: list[str], expanded: list[str], floor: float = 0.3
 ) -> list[list[Candidate]]:
@@ -147,7 +132,9 @@ def search(
     )
     for row in rows:
         found[row.ord - 1].append(
-            Candidate(_item(row), round(float(row.name_match), 2), float(row.text_rank))
+            Candidate(
+                item_from_row(row, row.kind), round(float(row.name_match), 2), float(row.text_rank)
+            )
         )
     for candidates in found:
         candidates.sort(key=lambda c: (-c.name_match, -c.text_rank, -len(c.item.name), c.item.id))
@@ -182,7 +169,7 @@ def install_labor(conn: sa.Connection, tenant_id: int, item: Item) -> Item | Non
         ),
         {"t": tenant_id, "item": item.id, "name": item.name},
     ).first()
-    return None if row is None else _item(row)
+    return None if row is None else item_from_row(row, row.kind)
 
 
 def kind_allowed(kind: Kind, intent: str) -> bool:

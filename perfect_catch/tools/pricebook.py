@@ -104,20 +104,24 @@ def load_items(
             ),
             {"t": tenant_id},
         ):
-            items.append(
-                Item(
-                    kind=kind,
-                    id=row.id,
-                    code=row.code or "",
-                    name=row.display_name or row.code or str(row.id),
-                    description=row.description or "",
-                    price=row.price if row.price is not None else Decimal(0),
-                    member_price=row.member_price,
-                    cost=row.cost,
-                    hours=row.hours,
-                )
-            )
+            items.append(item_from_row(row, kind))
     return items
+
+
+def item_from_row(row: Any, kind: Kind) -> Item:
+    """A pricebook row (id, code, display_name, description, price, member_price, cost, hours)
+    as an `Item`: the one reading of an unnamed item (its code, else its id) and a missing price."""
+    return Item(
+        kind=kind,
+        id=row.id,
+        code=row.code or "",
+        name=row.display_name or row.code or str(row.id),
+        description=row.description or "",
+        price=row.price if row.price is not None else Decimal(0),
+        member_price=row.member_price,
+        cost=row.cost,
+        hours=row.hours,
+    )
 
 
 def score(item: Item, query: list[str]) -> float:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 from typing import Any
 
 from starlette.applications import Starlette
@@ -29,7 +28,7 @@ from perfect_catch.simulators.supplier_html import (
     page,
     robots_route,
 )
-from perfect_catch.simulators.supplier_site import SupplierSite
+from perfect_catch.simulators.supplier_site import SupplierSite, SupplierSystem
 
 USERNAME = "perfectcatch-electric"
 PASSWORD = "ced-sim-password"
@@ -131,28 +130,15 @@ def build_ced_app(site: SupplierSite, faults: FaultInjector) -> Starlette:
     )
 
 
-class CedSystem:
+class CedSystem(SupplierSystem):
     """The CED entry of the simulator host, mounted under `/ced`."""
 
     name = "ced"
     prefix = "/ced"
-
-    def __init__(
-        self,
-        seed: int = 1,
-        size: str = "small",
-        faults: FaultInjector | None = None,
-        anchor: date | str | None = None,
-    ) -> None:
-        self.state = SupplierSite("CED", seed, size, anchor, USERNAME, PASSWORD)
-        self.app = build_ced_app(self.state, faults or FaultInjector(seed=seed))
-
-    def attach_faults(self, faults: FaultInjector) -> None:
-        self.app = build_ced_app(self.state, faults)
-
-    def advance_days(self, days: int) -> dict[str, object]:
-        """The host-level advance: prices and stock move `days` simulated days on."""
-        return {"day": self.state.advance(days), "date": self.state.today.isoformat()}
+    vendor = "CED"
+    username = USERNAME
+    password = PASSWORD
+    build_app = staticmethod(build_ced_app)
 
     def env(self, base_url: str) -> dict[str, str]:
         return {

@@ -10,7 +10,6 @@ requests a second answer 429 with `Retry-After`. Layout drift (`supplier_layout`
 from __future__ import annotations
 
 import math
-from datetime import date
 
 import orjson
 from starlette.applications import Starlette
@@ -20,7 +19,7 @@ from starlette.routing import Route
 
 from perfect_catch.simulators.faults import FaultInjector
 from perfect_catch.simulators.supplier_catalog import BRANCHES, Product
-from perfect_catch.simulators.supplier_site import SupplierSite
+from perfect_catch.simulators.supplier_site import SupplierSite, SupplierSystem
 
 API_KEY = "hd-sim-api-key-7f3a"
 PAGE_SIZE = 24
@@ -133,28 +132,14 @@ def build_homedepot_app(site: SupplierSite, faults: FaultInjector) -> Starlette:
     )
 
 
-class HomeDepotSystem:
+class HomeDepotSystem(SupplierSystem):
     """The Home Depot entry of the simulator host, mounted under `/homedepot`."""
 
     name = "homedepot"
     prefix = "/homedepot"
-
-    def __init__(
-        self,
-        seed: int = 1,
-        size: str = "small",
-        faults: FaultInjector | None = None,
-        anchor: date | str | None = None,
-    ) -> None:
-        self.state = SupplierSite("Home Depot", seed, size, anchor, "", API_KEY)
-        self.app = build_homedepot_app(self.state, faults or FaultInjector(seed=seed))
-
-    def attach_faults(self, faults: FaultInjector) -> None:
-        self.app = build_homedepot_app(self.state, faults)
-
-    def advance_days(self, days: int) -> dict[str, object]:
-        """The host-level advance: prices and stock move `days` simulated days on."""
-        return {"day": self.state.advance(days), "date": self.state.today.isoformat()}
+    vendor = "Home Depot"
+    password = API_KEY
+    build_app = staticmethod(build_homedepot_app)
 
     def env(self, base_url: str) -> dict[str, str]:
         return {

@@ -8,7 +8,6 @@ account's home branch; a product page adds stock per branch. Layout drift (the
 from __future__ import annotations
 
 import math
-from datetime import date
 from typing import Any
 
 from starlette.applications import Starlette
@@ -27,7 +26,7 @@ from perfect_catch.simulators.supplier_html import (
     page,
     robots_route,
 )
-from perfect_catch.simulators.supplier_site import SupplierSite
+from perfect_catch.simulators.supplier_site import SupplierSite, SupplierSystem
 
 USERNAME = "perfectcatch-pools"
 PASSWORD = "p360-sim-password"
@@ -121,28 +120,15 @@ def build_pool360_app(site: SupplierSite, faults: FaultInjector) -> Starlette:
     )
 
 
-class Pool360System:
+class Pool360System(SupplierSystem):
     """The Pool360 entry of the simulator host, mounted under `/pool360`."""
 
     name = "pool360"
     prefix = "/pool360"
-
-    def __init__(
-        self,
-        seed: int = 1,
-        size: str = "small",
-        faults: FaultInjector | None = None,
-        anchor: date | str | None = None,
-    ) -> None:
-        self.state = SupplierSite("Pool360", seed, size, anchor, USERNAME, PASSWORD)
-        self.app = build_pool360_app(self.state, faults or FaultInjector(seed=seed))
-
-    def attach_faults(self, faults: FaultInjector) -> None:
-        self.app = build_pool360_app(self.state, faults)
-
-    def advance_days(self, days: int) -> dict[str, object]:
-        """The host-level advance: prices and stock move `days` simulated days on."""
-        return {"day": self.state.advance(days), "date": self.state.today.isoformat()}
+    vendor = "Pool360"
+    username = USERNAME
+    password = PASSWORD
+    build_app = staticmethod(build_pool360_app)
 
     def env(self, base_url: str) -> dict[str, str]:
         return {
