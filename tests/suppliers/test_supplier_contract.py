@@ -1,4 +1,4 @@
-"""The contract of issue 19: after `simulate --size small`, `db upgrade` and `run-once`, the
+"""The supplier prices contract: after `simulate --size small`, `db upgrade` and `run-once`, the
 price history holds all three suppliers, the cost drift mart has rows, a second run-once adds
 no history row, and after the host-level advance of 7 days the next run-once adds some."""
 
