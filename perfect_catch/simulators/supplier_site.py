@@ -161,6 +161,7 @@ class SupplierSystem:
     name: ClassVar[str]
     prefix: ClassVar[str]
     vendor: ClassVar[str]
+    env_prefix: ClassVar[str] = ""
     username: ClassVar[str] = ""
     password: ClassVar[str] = ""
 
@@ -186,4 +187,9 @@ class SupplierSystem:
         return {"day": self.state.advance(days), "date": self.state.today.isoformat()}
 
     def env(self, base_url: str) -> dict[str, str]:
-        raise NotImplementedError
+        """What a client needs: `<ENV_PREFIX>_URL`, `_USERNAME` and `_PASSWORD` of the account."""
+        return {
+            f"{self.env_prefix}_URL": f"{base_url}{self.prefix}",
+            f"{self.env_prefix}_USERNAME": self.state.username,
+            f"{self.env_prefix}_PASSWORD": self.state.password,
+        }

@@ -138,11 +138,5 @@ class CedSystem(SupplierSystem):
     vendor = "CED"
     username = USERNAME
     password = PASSWORD
+    env_prefix = "CED"
     build_app = staticmethod(build_ced_app)
-
-    def env(self, base_url: str) -> dict[str, str]:
-        return {
-            "CED_URL": f"{base_url}{self.prefix}",
-            "CED_USERNAME": self.state.username,
-            "CED_PASSWORD": self.state.password,
-        }

@@ -128,11 +128,5 @@ class Pool360System(SupplierSystem):
     vendor = "Pool360"
     username = USERNAME
     password = PASSWORD
+    env_prefix = "POOL360"
     build_app = staticmethod(build_pool360_app)
-
-    def env(self, base_url: str) -> dict[str, str]:
-        return {
-            "POOL360_URL": f"{base_url}{self.prefix}",
-            "POOL360_USERNAME": self.state.username,
-            "POOL360_PASSWORD": self.state.password,
-        }
